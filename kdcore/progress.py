@@ -1,0 +1,128 @@
+"""What the pipeline tells the outside world while it trains, and how it is told to stop.
+
+The pipeline knows nothing of SQLite, Streamlit or terminals: it emits
+:class:`ProgressEvent` objects to a :class:`Reporter` and asks it, between batches,
+whether to stop. The CLI prints them, the worker stores them, tests record them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TextIO
+
+#: The three arms of an experiment. With ``train.seeds > 1`` the extra student/scratch
+#: pairs are named ``student@1``, ``scratch@1``, ... (seed index after the ``@``).
+ARMS = ("teacher", "student", "scratch")
+
+EventKind = Literal["arm_start", "tick", "epoch_end", "arm_end", "log"]
+
+
+def arm_name(base: str, seed_index: int) -> str:
+    """``student`` for the first seed, ``student@2`` for the third."""
+    return base if seed_index == 0 else f"{base}@{seed_index}"
+
+
+def arm_base(arm: str) -> str:
+    """``student@2`` -> ``student``: the role, for colours and grouping."""
+    return arm.split("@", 1)[0]
+
+
+class RunCancelled(Exception):
+    """Raised inside training when the reporter asks to stop; finished arms are kept."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One thing that happened in training.
+
+    ``epoch`` is 0-based; ``step`` counts batches finished in that epoch out of ``steps``;
+    ``epochs`` is the arm's planned total. ``metrics`` holds floats such as ``loss``,
+    ``accuracy``, ``samples_per_s`` and, at epoch ends, ``val_loss`` and ``val_accuracy``.
+    """
+
+    kind: EventKind
+    arm: str = ""
+    epoch: int = 0
+    step: int = 0
+    steps: int = 0
+    epochs: int = 0
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        """Fractional epoch (epoch + step/steps), the x axis shared by ticks and epoch ends."""
+        return self.epoch + (self.step / self.steps if self.steps else 0.0)
+
+
+class Reporter(Protocol):
+    def report(self, event: ProgressEvent) -> None: ...
+
+    def should_stop(self) -> bool: ...
+
+
+class NullReporter:
+    """Reports nowhere and never stops: the default for library calls."""
+
+    def report(self, event: ProgressEvent) -> None:
+        pass
+
+    def should_stop(self) -> bool:
+        return False
+
+
+class RecordingReporter:
+    """Keeps every event; can ask to stop after a given number of ticks (for tests)."""
+
+    def __init__(self, stop_after_ticks: int | None = None):
+        self.events: list[ProgressEvent] = []
+        self.stop_after_ticks = stop_after_ticks
+
+    def report(self, event: ProgressEvent) -> None:
+        self.events.append(event)
+
+    def should_stop(self) -> bool:
+        if self.stop_after_ticks is None:
+            return False
+        return sum(e.kind == "tick" for e in self.events) >= self.stop_after_ticks
+
+
+class PrintReporter:
+    """Human-readable progress for the terminal: one line per tick and per epoch."""
+
+    def __init__(self, stream: TextIO = sys.stdout):
+        self.stream = stream
+        self.started = time.monotonic()
+
+    def report(self, event: ProgressEvent) -> None:
+        m = event.metrics
+        if event.kind == "log":
+            line = event.message
+        elif event.kind == "arm_start":
+            line = f"== {event.arm}: {event.message}"
+        elif event.kind == "tick":
+            line = (f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} "
+                    f"batch {event.step}/{event.steps} " + _format_metrics(m))
+        elif event.kind == "epoch_end":
+            line = f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} done: " + _format_metrics(m)
+        else:
+            line = f"== {event.arm} finished: " + _format_metrics(m)
+        print(f"{time.monotonic() - self.started:7.1f}s {line}", file=self.stream, flush=True)
+
+    def should_stop(self) -> bool:
+        return False
+
+
+def _format_metrics(metrics: Mapping[str, float]) -> str:
+    parts = []
+    for key, value in metrics.items():
+        if key == "samples_per_s":
+            parts.append(f"{value:,.0f} samples/s")
+        elif isinstance(value, float):
+            parts.append(f"{key} {value:.4f}")
+        else:
+            parts.append(f"{key} {value}")
+    return " ".join(parts)
