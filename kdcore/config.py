@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -91,7 +91,17 @@ class TrainConfig(_Strict):
     mixed_precision: Literal["off", "float16", "bfloat16"] = Field(
         "off", description="Compute dtype; logits and softmax stay float32."
     )
+    jit_compile: Literal["auto", "on", "off"] = Field(
+        "auto", description="XLA compilation. auto: on for a CPU (about 2x for the student here), Keras' choice "
+        "on a GPU (cuDNN RNNs cannot be compiled). off: no compile wait, for tiny runs."
+    )
     eval_batch_size: int = Field(1024, ge=1, le=65536, description="Batch for evaluation and teacher logits.")
+
+    @field_validator("jit_compile", "mixed_precision", mode="before")
+    @classmethod
+    def _yaml_off_is_false(cls, value: Any) -> Any:
+        """YAML 1.1 reads a bare ``off``/``on`` as a boolean; take it as the word that was meant."""
+        return {False: "off", True: "on"}.get(value, value) if isinstance(value, bool) else value
 
     @property
     def teacher_epoch_count(self) -> int:

@@ -1,0 +1,41 @@
+"""KD Studio: the Streamlit entry point (``streamlit run app.py``).
+
+Sets up the page, makes sure a local worker exists (once per browser session; training runs
+in that worker's process, never here), and hands over to the page the user picked.
+This process must never import TensorFlow: see DESIGN.md.
+"""
+
+import streamlit as st
+
+from kdcore import ui
+
+st.set_page_config(page_title="KD Studio", page_icon="⚗️", layout="wide")
+
+if ui.ENTRY_FLAG not in st.session_state:
+    st.session_state[ui.ENTRY_FLAG] = True
+    st.session_state["worker_problem"] = ui.start_local_worker()
+
+pages = {
+    "new_run": st.Page("pages/new_run.py", title="New run", icon=":material/add_circle:", url_path="new_run",
+                       default=True),
+    "live": st.Page("pages/live.py", title="Live run", icon=":material/monitoring:", url_path="live"),
+    "runs": st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs"),
+    "download": st.Page("pages/download.py", title="Download", icon=":material/download:", url_path="download"),
+}
+page = st.navigation(list(pages.values()))
+
+# A link opened before this script ever ran in the server (e.g. /live?run=... right after a
+# restart) lands on the page file directly; the page sends it here with ?page=<name>, and
+# from here it goes on to that page through the navigation above.
+target, params = ui.entry_target(st.query_params.to_dict())
+if target in pages:
+    st.switch_page(pages[target], query_params=params)
+
+with st.sidebar:
+    st.markdown("### ⚗️ KD Studio")
+    st.caption("Knowledge distillation on IMDB: a teacher, a distilled student and a student trained from scratch.")
+    if st.session_state.get("worker_problem"):
+        st.warning(st.session_state["worker_problem"], icon=":material/warning:")
+    st.caption(ui.worker_status())
+
+page.run()

@@ -1,0 +1,338 @@
+"""One experiment end to end: teacher, its logits, distilled student, scratch student, evaluation.
+
+The order is what makes the comparison fair and cheap: the teacher is trained (or reused)
+once and keeps its best validation epoch; its logits on the training set are computed
+once in large batches; then for each seed the distilled student and the scratch student
+start from identical initial weights (a paired comparison) and train for the same epochs;
+the test set is touched only at the end. Calling :func:`run_experiment` again on the same
+folder after a crash resumes: finished arms are read back, the interrupted arm restarts
+from its last finished epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from kdcore import summary as summarise
+from kdcore.config import RunConfig, param_count
+from kdcore.data import Splits, load_splits
+from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller, teacher_logits
+from kdcore.models import build_classifier, compile_classifier
+from kdcore.paths import run_dir as run_folder
+from kdcore.paths import teachers_dir
+from kdcore.progress import NullReporter, ProgressEvent, Reporter, arm_name
+from kdcore.training import ArmCheckpoint, ArmSpec, ArmState, train_arm
+
+ARTIFACT_FILES = ("config.json", "summary.json", "metrics.csv", "student.keras", "student.weights.h5",
+                  "teacher.keras", "scratch.keras")
+SAVED_ARMS = ("teacher", "student", "scratch")  # extra seeds are measured, not saved
+METRICS_COLUMNS = ("arm", "epoch", "loss", "accuracy", "hard_loss", "distill_loss", "val_loss", "val_accuracy",
+                   "samples_per_s", "epoch_seconds")
+
+
+def device_description() -> str:
+    """What the arms train on, in words: the GPU's name, or CPU."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+            return "GPU: " + ", ".join(names)
+    elif backend == "jax":
+        import jax
+
+        devices = [d for d in jax.devices() if d.platform == "gpu"]
+        if devices:
+            return "GPU: " + ", ".join(d.device_kind for d in devices)
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+def _jit_setting(choice: str, device: str) -> bool | str:
+    """XLA on the CPU (it doubled the student's speed here); "auto" on a GPU so cuDNN RNNs stay on."""
+    if choice == "off":
+        return False
+    if choice == "on":
+        return True
+    return "auto" if device.startswith("GPU") else True
+
+
+class _Experiment:
+    """State shared by the steps of one run; a class only to keep the steps short."""
+
+    def __init__(self, config: RunConfig, folder: Path, reporter: Reporter, home: Path | None, tick_interval: float,
+                 device: str):
+        self.config = config
+        self.folder = folder
+        self.reporter = reporter
+        self.home = home
+        self.tick_interval = tick_interval
+        self.checkpoints = folder / "checkpoints"
+        self.jit = _jit_setting(config.train.jit_compile, device)
+        self.arms: dict[str, dict[str, Any]] = {}
+        self.histories: dict[str, list[dict[str, float]]] = {}
+
+    def log(self, message: str) -> None:
+        self.reporter.report(ProgressEvent("log", message=message))
+
+    # -- the arms ------------------------------------------------------------------------
+    def spec(self, arm: str, model: keras.Model, fit_model: keras.Model, x: Any, splits: Splits,
+             epochs: int, seed: int) -> ArmSpec:
+        t = self.config.train
+        return ArmSpec(arm=arm, model=model, fit_model=fit_model, x=x, y=splits.y_train, x_val=splits.x_val,
+                       y_val=splits.y_val, epochs=epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
+                       keep_best=t.keep_best, monitor=t.monitor, patience=t.patience, seed=seed)
+
+    def finish_arm(self, arm: str, model: keras.Model, state: ArmState, checkpoint: ArmCheckpoint,
+                   splits: Splits, size_params: int, train_samples: int) -> None:
+        """Test once, save the kept model, record the result; the arm is then done for good."""
+        test = model.evaluate(splits.x_test, splits.y_test, batch_size=self.config.train.eval_batch_size,
+                              verbose=0, return_dict=True)
+        file_bytes = None
+        if arm in SAVED_ARMS:
+            path = self.folder / f"{arm}.keras"
+            model.save(path)
+            file_bytes = path.stat().st_size
+            if arm == "student":
+                model.save_weights(self.folder / "student.weights.h5")
+        best = state.history[state.best_epoch] if state.best_epoch is not None else {}
+        last = state.history[-1] if state.history else {}
+        state.result = {
+            "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]), "params": size_params,
+            "file_bytes": file_bytes, "train_seconds": state.train_seconds,
+            "samples_per_s": (train_samples * state.epochs_done / state.train_seconds) if state.train_seconds else None,
+            "best_epoch": (state.best_epoch + 1) if state.best_epoch is not None else None,
+            "epochs_trained": state.epochs_done, "stopped_early": state.stopped_early,
+            "val_accuracy": best.get("val_accuracy"), "val_loss": best.get("val_loss"),
+            "train_accuracy": last.get("accuracy"),
+        }
+        state.finished = True
+        checkpoint.save_state(state)
+        checkpoint.clear_weights()
+        self.reporter.report(ProgressEvent("arm_end", arm, state.epochs_done, 0, 0, state.epochs_done,
+                                           {"test_accuracy": state.result["test_accuracy"],
+                                            "test_loss": state.result["test_loss"]}))
+
+    def record(self, arm: str, state: ArmState) -> None:
+        assert state.result is not None
+        self.arms[arm] = dict(state.result)
+        self.histories[arm] = state.history
+
+    # -- teacher -------------------------------------------------------------------------
+    def teacher_logits(self, splits: Splits) -> np.ndarray:
+        """Train, resume or reuse the teacher; return its logits on the training rows."""
+        c = self.config
+        checkpoint = ArmCheckpoint(self.checkpoints, "teacher")
+        logits_path = self.checkpoints / "teacher_logits.npy"
+        state = checkpoint.load()
+        if state.finished and logits_path.exists():
+            self.record("teacher", state)
+            self.teacher_source = "resumed"
+            return np.load(logits_path)
+        teacher, source = self._reused_teacher()
+        params = param_count(c.teacher, c.data.vocab_size)
+        if teacher is not None:
+            self.teacher_source = source
+            self.log(f"Teacher reused from {source}; no teacher training in this run.")
+            compile_classifier(teacher, c.train.learning_rate, self.jit)
+            history = self.teacher_history
+            state = ArmState(epochs_done=len(history), history=history,
+                             best_epoch=_best_index(history, c.train.monitor))
+        else:
+            self.teacher_source = "trained"
+            keras.utils.set_random_seed(c.train.seed)
+            teacher = compile_classifier(build_classifier(c.teacher, c.data.vocab_size, c.data.maxlen, "teacher"),
+                                         c.train.learning_rate, self.jit)
+            spec = self.spec("teacher", teacher, teacher, splits.x_train, splits, c.train.teacher_epoch_count,
+                             c.train.seed)
+            state = train_arm(spec, checkpoint, self.reporter, self.tick_interval)
+        logits = teacher_logits(teacher, splits.x_train, c.train.eval_batch_size)
+        self.finish_arm("teacher", teacher, state, checkpoint, splits, params, len(splits.y_train))
+        _atomic_save_npy(logits_path, logits)
+        if self.teacher_source == "trained":
+            self._publish_teacher(logits, state)
+        self.record("teacher", state)
+        return logits
+
+    def _cache_dir(self) -> Path:
+        return teachers_dir(self.home) / self.config.teacher_key()
+
+    def _reused_teacher(self) -> tuple[keras.Model | None, str]:
+        c = self.config
+        if c.teacher_from:
+            earlier = run_folder(c.teacher_from, self.home)
+            path = earlier / "teacher.keras"
+            if not path.exists():
+                raise ValueError(f"teacher_from: run {c.teacher_from!r} has no teacher.keras (did it finish its teacher?)")
+            _check_compatible(json.loads((earlier / "config.json").read_text()), c)
+            self.teacher_history = _read_history(earlier / "checkpoints" / "teacher.json")
+            return keras.models.load_model(path), f"run {c.teacher_from}"
+        cached = self._cache_dir() / "teacher.keras"
+        if cached.exists():
+            self.teacher_history = _read_history(self._cache_dir() / "teacher.json")
+            return keras.models.load_model(cached), f"cache {self.config.teacher_key()}"
+        return None, ""
+
+    def _publish_teacher(self, logits: np.ndarray, state: ArmState) -> None:
+        """Put the trained teacher where later runs with the same teacher key find it."""
+        target = self._cache_dir()
+        if target.exists():
+            return
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.folder / "teacher.keras", tmp / "teacher.keras")
+        (tmp / "teacher.json").write_text(json.dumps({"history": state.history, "train_seconds": state.train_seconds}))
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another run published the same teacher first
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- students --------------------------------------------------------------------------
+    def student_pair(self, seed_index: int, splits: Splits, logits: np.ndarray) -> None:
+        """The distilled student and its scratch twin, from the same initial weights."""
+        c = self.config
+        seed = c.train.seed + seed_index
+        params = param_count(c.student, c.data.vocab_size)
+        initial = initial_student_weights(c, seed)
+        loss = DistillationLoss(c.distill.alpha, c.distill.temperature, c.distill.scale_t2)
+
+        arm = arm_name("student", seed_index)
+        checkpoint = ArmCheckpoint(self.checkpoints, arm)
+        state = checkpoint.load()
+        if not state.finished:
+            student = self._fresh_student("student", initial)
+            distiller = Distiller(student, None, loss)
+            distiller.compile(optimizer=keras.optimizers.Adam(c.train.learning_rate),
+                              metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")], jit_compile=self.jit)
+            x = {TOKENS: splits.x_train, TEACHER_LOGITS: logits}
+            state = train_arm(self.spec(arm, student, distiller, x, splits, c.train.epochs, seed), checkpoint,
+                              self.reporter, self.tick_interval)
+            self.finish_arm(arm, student, state, checkpoint, splits, params, len(splits.y_train))
+        self.record(arm, state)
+
+        if not c.train.train_scratch:
+            return
+        arm = arm_name("scratch", seed_index)
+        checkpoint = ArmCheckpoint(self.checkpoints, arm)
+        state = checkpoint.load()
+        if not state.finished:
+            scratch = self._fresh_student("scratch", initial)
+            state = train_arm(self.spec(arm, scratch, scratch, splits.x_train, splits, c.train.epochs, seed),
+                              checkpoint, self.reporter, self.tick_interval)
+            self.finish_arm(arm, scratch, state, checkpoint, splits, params, len(splits.y_train))
+        self.record(arm, state)
+
+    def _fresh_student(self, name: str, initial: list[np.ndarray]) -> keras.Model:
+        c = self.config
+        model = build_classifier(c.student, c.data.vocab_size, c.data.maxlen, name)
+        model.set_weights(initial)
+        return compile_classifier(model, c.train.learning_rate, self.jit)
+
+    # -- outputs ---------------------------------------------------------------------------
+    def write_metrics(self) -> None:
+        with open(self.folder / "metrics.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=METRICS_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            for arm, history in self.histories.items():
+                for row in history:
+                    writer.writerow({**row, "arm": arm, "epoch": int(row["epoch"]) + 1})
+
+
+def initial_student_weights(config: RunConfig, seed: int) -> list[np.ndarray]:
+    """The weights both the distilled and the scratch student start from: a function of the seed only."""
+    keras.utils.set_random_seed(seed)
+    return build_classifier(config.student, config.data.vocab_size, config.data.maxlen, "student").get_weights()
+
+
+def _read_history(state_file: Path) -> list[dict[str, float]]:
+    """The per-epoch history of a teacher trained elsewhere, so its curves and best epoch show here too."""
+    if not state_file.exists():
+        return []
+    return json.loads(state_file.read_text()).get("history", [])
+
+
+def _best_index(history: list[dict[str, float]], monitor: str) -> int | None:
+    values = [row.get(monitor) for row in history]
+    if not values or any(v is None for v in values):
+        return None
+    pick = min if monitor == "val_loss" else max
+    return values.index(pick(values))
+
+
+def _check_compatible(earlier: dict[str, Any], config: RunConfig) -> None:
+    """A teacher trained on other inputs cannot be distilled from: say which field differs."""
+    for key in ("vocab_size", "maxlen"):
+        theirs, ours = earlier["data"][key], getattr(config.data, key)
+        if theirs != ours:
+            raise ValueError(f"teacher_from: the earlier run used data.{key}={theirs}, this run {ours}; they must match")
+    if earlier["teacher"] != config.teacher.model_dump():
+        raise ValueError("teacher_from: the earlier run's teacher sizes differ from this run's teacher fields; "
+                         "set the teacher fields to the earlier run's")
+
+
+def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    tmp = path.with_name(path.stem + ".tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, path)
+
+
+def _set_precision(mode: str) -> str:
+    previous = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy({"off": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}[mode])
+    return previous
+
+
+def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None = None, *,
+                   home: Path | None = None, tick_interval: float = 0.5) -> dict[str, Any]:
+    """Run (or resume) the experiment in ``run_dir`` and return its summary (also ``summary.json``).
+
+    ``reporter`` receives progress events and is asked between batches whether to stop;
+    if it says so, :class:`~kdcore.progress.RunCancelled` is raised and finished arms'
+    artifacts stay on disk.
+    """
+    reporter = reporter or NullReporter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.save(run_dir / "config.json")
+    started = time.monotonic()
+    previous_policy = _set_precision(config.train.mixed_precision)
+    try:
+        device = device_description()
+        exp = _Experiment(config, run_dir, reporter, home, tick_interval, device)
+        splits = load_splits(config.data, config.train.seed)
+        exp.log(f"Device: {device}. Data: {len(splits.y_train):,} train, {len(splits.y_val):,} validation "
+                f"({config.data.validate_on}), {len(splits.y_test):,} test reviews from {splits.source}.")
+        logits = exp.teacher_logits(splits)
+        for seed_index in range(config.train.seeds):
+            exp.student_pair(seed_index, splits, logits)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    summarise.add_comparisons(exp.arms)
+    seeds = summarise.compare_arms(exp.arms)
+    result = {
+        "device": device,
+        "total_seconds": time.monotonic() - started,
+        "teacher_reused": exp.teacher_source not in ("trained", "resumed"),
+        "teacher_source": exp.teacher_source,
+        "teacher_key": config.teacher_key(),
+        "data": {"train": len(splits.y_train), "val": len(splits.y_val), "test": len(splits.y_test),
+                 "validate_on": config.data.validate_on, "source": splits.source},
+        "compression": config.compression(),
+        "arms": exp.arms,
+        "seeds": seeds,
+        "verdict": summarise.verdict(exp.arms, seeds),
+    }
+    exp.write_metrics()
+    (run_dir / "summary.json").write_text(json.dumps(result, indent=2))
+    exp.log(result["verdict"])
+    return result

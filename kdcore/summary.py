@@ -1,0 +1,91 @@
+"""Turning per-arm results into the figures a user decides with, and a verdict in words.
+
+No TensorFlow here: the dashboard uses these functions on stored summaries too.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from typing import Any
+
+from kdcore.progress import arm_base
+
+
+def seed_stats(values: list[float]) -> dict[str, Any]:
+    """Mean and sample standard deviation (0 for a single seed) of accuracies."""
+    return {
+        "mean": statistics.fmean(values) if values else None,
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "values": values,
+    }
+
+
+def compare_arms(arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Student vs scratch over every seed pair, and whether the gain exceeds seed noise.
+
+    The gain "exceeds the spread" when the mean paired gain is larger than the larger of
+    the two arms' seed-to-seed standard deviations; with one seed there is no spread to
+    compare with, so the answer is ``None``.
+    """
+    students = sorted(a for a in arms if arm_base(a) == "student")
+    pairs = [(arms[s]["test_accuracy"], arms[s.replace("student", "scratch", 1)]["test_accuracy"])
+             for s in students if s.replace("student", "scratch", 1) in arms]
+    out: dict[str, Any] = {"student": seed_stats([arms[s]["test_accuracy"] for s in students])}
+    if pairs:
+        out["scratch"] = seed_stats([b for _, b in pairs])
+        gains = [a - b for a, b in pairs]
+        gain = seed_stats(gains)
+        spread = max(out["student"]["std"], out["scratch"]["std"])
+        gain["exceeds_spread"] = None if len(pairs) < 2 else abs(gain["mean"]) > spread
+        out["gain"] = gain
+    return out
+
+
+def add_comparisons(arms: dict[str, dict[str, Any]]) -> None:
+    """Add the student's gain over its paired scratch and the share of teacher accuracy kept."""
+    teacher_acc = arms.get("teacher", {}).get("test_accuracy")
+    for name, result in arms.items():
+        if arm_base(name) != "student":
+            continue
+        scratch = arms.get(name.replace("student", "scratch", 1))
+        result["gain_over_scratch"] = (result["test_accuracy"] - scratch["test_accuracy"]) if scratch else None
+        result["teacher_share"] = (result["test_accuracy"] / teacher_acc) if teacher_acc else None
+
+
+def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any]) -> str:
+    """One paragraph that answers "did distillation pay here?", with the likely reason if not."""
+    teacher = arms.get("teacher", {})
+    student_mean = seeds["student"]["mean"]
+    if "scratch" not in seeds:
+        return (f"Distilled student: {student_mean:.1%} test accuracy, "
+                f"{teacher.get('test_accuracy', 0):.1%} for the teacher; no scratch baseline was trained.")
+    scratch_mean = seeds["scratch"]["mean"]
+    gain = seeds["gain"]
+    n = len(gain["values"])
+    over = f" over {n} seeds" if n > 1 else ""
+    noise = {True: " This is larger than the seed-to-seed spread.",
+             False: " This is within the seed-to-seed spread, so it may be noise.",
+             None: " With one seed, the spread is unknown: repeat with train.seeds >= 3 to tell gain from noise."}[
+        gain["exceeds_spread"]]
+    if student_mean >= scratch_mean:
+        return (f"Distillation paid: the distilled student reached {student_mean:.1%} against {scratch_mean:.1%} "
+                f"for the same model trained from scratch{over} ({gain['mean'] * 100:+.2f} points).{noise}")
+    reason = _teacher_problem(teacher, scratch_mean)
+    return (f"The distilled student ended below the scratch student: {student_mean:.1%} against "
+            f"{scratch_mean:.1%}{over} ({gain['mean'] * 100:+.2f} points).{noise} {reason}")
+
+
+def _teacher_problem(teacher: Mapping[str, Any], scratch_acc: float) -> str:
+    """Why a student distilled from this teacher would lose to scratch, in words."""
+    val = teacher.get("val_accuracy")
+    train = teacher.get("train_accuracy")
+    test = teacher.get("test_accuracy")
+    if val is not None and train is not None and train - val > 0.08:
+        return (f"Likely reason: the teacher overfit (train accuracy {train:.1%}, validation {val:.1%}), and the "
+                "student copied its mistakes. Try teacher dropout, keep-best weights, or fewer teacher epochs.")
+    if test is not None and test <= scratch_acc + 0.005:
+        return (f"Likely reason: the teacher ({test:.1%} test accuracy) is no stronger than the student trained "
+                "alone, so its soft targets carry little extra knowledge. Train a stronger teacher, or raise alpha.")
+    return ("Likely reason: these alpha/temperature settings weight the teacher's soft targets in a way that "
+            "does not help here; try a higher alpha or a lower temperature.")

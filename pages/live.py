@@ -1,0 +1,136 @@
+"""Live run: one run's progress and curves while it trains, its results once it is done."""
+
+import time
+
+import streamlit as st
+
+from kdcore import charts, ui
+from kdcore.paths import InvalidRunId
+from kdcore.store import RunStore
+
+if ui.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
+    st.switch_page("app.py", query_params=ui.entry_params("live", st.query_params.to_dict()))
+
+POLL_SECONDS = 2.0
+
+store = RunStore()
+st.title("Live run")
+
+try:
+    asked = ui.run_id_from_query(st.query_params.get("run"))
+except InvalidRunId as e:
+    st.error(f"That link names no valid run: {e}", icon=":material/link_off:")
+    asked = None
+
+runs = store.list_runs()
+if not runs:
+    st.info("No runs yet: start one on New run.", icon=":material/info:")
+    st.page_link("pages/new_run.py", label="New run", icon=":material/add_circle:")
+    st.stop()
+
+ids = [r.id for r in runs]
+labels = {r.id: ui.run_label(r) for r in runs}
+if asked is not None and asked not in ids:
+    st.error(f"There is no run `{asked}` (deleted, or from another KD Studio home).", icon=":material/search_off:")
+    asked = None
+if asked is not None:
+    st.session_state["live.run"] = asked
+elif st.session_state.get("live.run") not in ids:
+    st.session_state["live.run"] = ids[0]
+run_id = st.selectbox("Run", ids, key="live.run", format_func=labels.get)
+st.query_params["run"] = run_id
+
+record = store.get_run(run_id)
+if record is None:  # deleted between the list and now
+    st.error(f"Run `{run_id}` was just deleted.")
+    st.stop()
+
+head, actions = st.columns([4, 1], vertical_alignment="bottom")
+head.markdown(f"### {record.name or run_id}\n{ui.status_badge(record.status)} `{run_id}`"
+              f" · device: **{record.device or (record.summary or {}).get('device') or 'not known yet'}**")
+if not record.finished:
+    if record.cancel_requested:
+        actions.button("Cancelling…", key="live.cancel", disabled=True, width="stretch")
+    elif actions.button("Cancel run", key="live.cancel", icon=":material/cancel:", width="stretch"):
+        status = store.request_cancel(run_id)
+        st.toast(f"Cancel requested (run is {status}); training stops after the current batch.")
+        st.rerun()
+
+
+@st.fragment(run_every=None if record.finished else POLL_SECONDS)
+def live_panel(run_id: str, was_finished: bool) -> None:
+    """Progress, speed and curves; reruns alone every POLL_SECONDS while the run is not finished."""
+    current = store.get_run(run_id)
+    if current is None:
+        st.error(f"Run `{run_id}` was deleted.")
+        return
+    if current.finished and not was_finished:
+        st.rerun()  # the whole page: stop polling, show the results
+    curves = store.curves(run_id)
+    progress = ui.arm_progress(current, curves)
+    speed = ui.latest_samples_per_s(current, curves)
+    now = time.time()
+    left = ui.time_left(current, progress, now)
+
+    cols = st.columns(4)
+    if current.finished and current.summary:
+        for col, (label, value, delta) in zip(cols, ui.result_metrics(current.summary)):
+            col.metric(label, value, delta=delta)
+    else:
+        cols[0].metric("Current arm", ui.arm_label(current.arm) if current.arm else "–")
+        cols[1].metric("Epoch", f"{current.epoch + 1}/{current.epochs}"
+                       if current.epoch is not None and current.epochs else "–")
+        cols[2].metric("Samples/s", f"{speed:,.0f}" if speed else "–")
+        cols[3].metric("Elapsed", ui.fmt_duration(ui.run_duration(current, now)),
+                       delta=f"≈ {ui.fmt_duration(left)} left" if left is not None else None, delta_color="off",
+                       delta_arrow="off")
+    if current.status == "queued":
+        st.info("Queued: waiting for a worker to pick this run up.", icon=":material/hourglass_top:")
+
+    bars = st.columns(len(progress)) if len(progress) <= 3 else st.columns(3)
+    for i, p in enumerate(progress):
+        with bars[i % len(bars)]:
+            st.markdown(f"<span style='color:{charts.arm_color(p.arm)}'>●</span> **{p.label}**",
+                        unsafe_allow_html=True)
+            st.progress(p.fraction, text=p.text)
+
+    left_chart, right_chart = st.columns(2)
+    left_chart.plotly_chart(charts.curve_figure(curves, "accuracy"), key="live.accuracy")
+    right_chart.plotly_chart(charts.curve_figure(curves, "loss"), key="live.loss")
+    st.caption("Solid: training (per logging tick). Dashed with markers: validation (per epoch).")
+
+
+if record.status == "failed":
+    st.error(f"The run failed: {record.error or 'no error message was recorded'}", icon=":material/error:")
+    if record.traceback:
+        with st.expander("Traceback"):
+            st.code(record.traceback, language="text")
+elif record.status == "cancelled":
+    st.warning("The run was cancelled. Arms that finished before that keep their results.",
+               icon=":material/cancel:")
+
+live_panel(run_id, record.finished)
+
+if record.finished and record.summary:
+    st.subheader("Results", divider="gray")
+    summary = record.summary
+    if summary.get("verdict"):
+        st.info(summary["verdict"], icon=":material/lightbulb:")
+    table, bars_col = st.columns([3, 2])
+    table.dataframe(ui.summary_frame(summary), hide_index=True, key="live.summary")
+    for line in ui.seed_lines(summary):
+        table.markdown(f"- {line}")
+    bars_col.plotly_chart(charts.accuracy_bars_figure(summary), key="live.bars")
+    notes = []
+    if summary.get("total_seconds") is not None:
+        notes.append(f"total time {ui.fmt_duration(summary['total_seconds'])}")
+    if summary.get("teacher_reused"):
+        notes.append("the teacher was reused from an earlier run")
+    if notes:
+        st.caption("; ".join(notes).capitalize() + ".")
+    st.page_link("pages/download.py", label="Download the models", icon=":material/download:",
+                 query_params={"run": run_id})
+
+if record.finished or record.status == "running":
+    with st.expander("Log"):
+        st.code(store.logs(run_id) or "(nothing logged)", language="text")

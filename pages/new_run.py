@@ -1,0 +1,151 @@
+"""New run: describe an experiment, see what it costs, queue it."""
+
+import streamlit as st
+
+from kdcore import ui
+from kdcore.store import RunStore
+
+if ui.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
+    st.switch_page("app.py", query_params=ui.entry_params("new_run", st.query_params.to_dict()))
+
+state = st.session_state
+store = RunStore()
+prefilled_from = ui.prepare_form_state(state)
+K = ui.form_key
+
+
+def apply_preset(role: str) -> None:
+    preset = state[ui.PRESET_KEY + role]
+    if preset != ui.CUSTOM_PRESET:
+        state.update(ui.preset_values(role, preset))
+
+
+def size_edited(role: str) -> None:
+    state[ui.PRESET_KEY + role] = ui.matching_preset(state, role)
+
+
+def teacher_chosen() -> None:
+    """A reused teacher fixes the teacher's sizes and the data it was trained on."""
+    run_id = state[K("teacher_from")]
+    record = store.get_run(run_id) if run_id else None
+    if record is not None:
+        for key, value in ui.teacher_fields(record.config).items():
+            state[key] = value
+        size_edited("teacher")
+
+
+def number(path: str, col, **kwargs) -> None:
+    col.number_input(ui.FIELD_LABELS[path], key=K(path), help=ui.field_help(path), **kwargs)
+
+
+st.title("New run")
+st.caption("Train a teacher, distil it into a small student, and train the same student from scratch "
+           "as the baseline. Nothing is queued until you press **Launch**.")
+if prefilled_from:
+    st.info(f"Pre-filled from run `{prefilled_from}`. Change what you like, then launch.", icon=":material/content_copy:")
+
+form, side = st.columns([5, 2], gap="large")
+
+with form:
+    st.text_input(ui.FIELD_LABELS["name"], key=K("name"), placeholder="e.g. alpha 0.1, T 10, notebook sizes",
+                  help=ui.field_help("name"))
+
+    with st.container(border=True):
+        st.subheader("Data", divider="gray")
+        st.text_input(ui.FIELD_LABELS["data.path"], key=K("data.path"), help=ui.field_help("data.path"),
+                      placeholder="empty: $KDCORE_IMDB_PATH, else ~/.keras/datasets/imdb.npz, else download")
+        c = st.columns(4)
+        number("data.vocab_size", c[0], step=1000)
+        number("data.maxlen", c[1], step=10)
+        number("data.train_limit", c[2], step=100, placeholder="all 25,000")
+        number("data.test_limit", c[3], step=100, placeholder="all 25,000")
+        c = st.columns([1, 3])
+        number("data.val_fraction", c[0], step=0.05, format="%.2f")
+        c[1].radio(ui.FIELD_LABELS["data.validate_on"], ["val", "test"], key=K("data.validate_on"), horizontal=True,
+                   format_func=ui.VALIDATE_ON_LABELS.get, help=ui.field_help("data.validate_on"))
+
+    with st.container(border=True):
+        st.subheader("Models", divider="gray")
+        st.caption("Embedding → BiLSTM → BiGRU → Dense(2). LSTM and GRU units are per direction.")
+        finished = store.list_runs(["succeeded"])
+        reusable = [None] + [r.id for r in finished]
+        labels = {r.id: ui.run_label(r) for r in finished}
+        if state.get(K("teacher_from")) not in reusable:
+            state[K("teacher_from")] = None
+        reuse = state[K("teacher_from")] is not None
+        for role, col in zip(("teacher", "student"), st.columns(2, gap="medium")):
+            col.markdown(f"**{role.capitalize()}**")
+            col.selectbox("Preset", list(ui.PRESET_LABELS), key=ui.PRESET_KEY + role, format_func=ui.PRESET_LABELS.get,
+                          on_change=apply_preset, args=(role,), disabled=role == "teacher" and reuse)
+            for name in ui.SIZE_FIELDS:
+                path = f"{role}.{name}"
+                is_dropout = name.endswith("dropout")
+                number(path, col, step=0.05 if is_dropout else 8, format="%.2f" if is_dropout else "%d",
+                       on_change=size_edited, args=(role,), disabled=role == "teacher" and reuse)
+            if role == "teacher":
+                col.selectbox(ui.FIELD_LABELS["teacher_from"], reusable, key=K("teacher_from"),
+                              format_func=lambda rid: "No: train a new teacher" if rid is None else labels.get(rid, rid),
+                              on_change=teacher_chosen, help=ui.field_help("teacher_from"))
+
+    with st.container(border=True):
+        st.subheader("Distillation", divider="gray")
+        c = st.columns([1, 1, 1])
+        number("distill.alpha", c[0], step=0.05, format="%.2f")
+        c[0].caption("Weight of the true labels; 1 − alpha goes to the teacher's softened outputs.")
+        number("distill.temperature", c[1], step=1.0, format="%.1f")
+        c[1].caption("Softens both models' outputs; higher shows more of the teacher's doubt.")
+        c[2].toggle(ui.FIELD_LABELS["distill.scale_t2"], key=K("distill.scale_t2"), help=ui.field_help("distill.scale_t2"))
+        c[2].caption("Keeps the soft loss at the hard loss's scale (Hinton et al. 2015). Off: as in the notebook.")
+
+    with st.container(border=True):
+        st.subheader("Training", divider="gray")
+        c = st.columns(4)
+        number("train.epochs", c[0], step=1)
+        number("train.teacher_epochs", c[1], step=1, placeholder="same as epochs")
+        number("train.batch_size", c[2], step=16)
+        number("train.learning_rate", c[3], step=0.0001, format="%g")
+        c = st.columns(4)
+        number("train.seed", c[0], step=1)
+        number("train.seeds", c[1], step=1)
+        c[2].selectbox(ui.FIELD_LABELS["train.mixed_precision"], ["off", "float16", "bfloat16"],
+                       key=K("train.mixed_precision"), help=ui.field_help("train.mixed_precision"))
+        c[3].selectbox(ui.FIELD_LABELS["train.jit_compile"], ["auto", "on", "off"], key=K("train.jit_compile"),
+                       help=ui.field_help("train.jit_compile"))
+        c = st.columns([3, 3, 2, 2], vertical_alignment="center")
+        c[0].toggle(ui.FIELD_LABELS["train.train_scratch"], key=K("train.train_scratch"),
+                    help=ui.field_help("train.train_scratch"))
+        c[1].toggle(ui.FIELD_LABELS["train.keep_best"], key=K("train.keep_best"), help=ui.field_help("train.keep_best"))
+        c[2].selectbox(ui.FIELD_LABELS["train.monitor"], ["val_loss", "val_accuracy"], key=K("train.monitor"),
+                       help=ui.field_help("train.monitor"))
+        number("train.patience", c[3], step=1, placeholder="off")
+        with st.expander("Advanced"):
+            number("train.eval_batch_size", st, step=256)
+
+ui.stash_form(state)
+config, problems = ui.validate_form(state)
+estimate = ui.size_estimate(state)
+
+with side:
+    with st.container(border=True):
+        st.subheader("This run", divider="gray")
+        st.metric("Teacher parameters", ui.fmt_params(estimate.teacher_params),
+                  help="Computed from the sizes above; equals Keras' count.")
+        st.metric("Student parameters", ui.fmt_params(estimate.student_params))
+        ratio = estimate.compression
+        st.metric("Compression", f"{ratio:.1f}×" if ratio else "–", help="How many times smaller the student is.")
+        if config is not None:
+            plan = ui.planned_arms(config.model_dump())
+            st.caption("Arms: " + ", ".join(f"{ui.arm_label(a)} ({e} ep)" if e else f"{ui.arm_label(a)} (reused)"
+                                            for a, e in plan))
+        if problems:
+            st.error("Fix these before launching:\n\n" + "\n".join(f"- {p}" for p in problems),
+                     icon=":material/error:")
+        launch = st.button("Launch", key="launch", type="primary", icon=":material/rocket_launch:",
+                           width="stretch")
+
+if launch:
+    if config is None:
+        side.error("Nothing was queued: the settings above have problems.", icon=":material/block:")
+    else:
+        run_id = store.create_run(config)
+        st.switch_page("pages/live.py", query_params={"run": run_id})

@@ -1,0 +1,91 @@
+"""Runs: every run in one table; compare curves; cancel, delete, or start a new run from one."""
+
+import streamlit as st
+
+from kdcore import charts, ui
+from kdcore.store import RUN_STATUSES, RunStore
+
+if ui.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
+    st.switch_page("app.py", query_params=ui.entry_params("runs", st.query_params.to_dict()))
+
+store = RunStore()
+state = st.session_state
+st.title("Runs")
+
+runs = store.list_runs()
+if not runs:
+    st.info("No runs yet: start one on New run.", icon=":material/info:")
+    st.page_link("pages/new_run.py", label="New run", icon=":material/add_circle:")
+    st.stop()
+
+counts = {s: sum(r.status == s for r in runs) for s in RUN_STATUSES}
+st.markdown(" ".join(f"{ui.status_badge(s)} **{n}**" for s, n in counts.items() if n))
+
+f1, f2 = st.columns([2, 3])
+statuses = f1.multiselect("Status", RUN_STATUSES, key="runs.status", placeholder="any status")
+text = f2.text_input("Search", key="runs.search", placeholder="id, name or error text")
+shown = ui.filter_runs(runs, statuses, text)
+if not shown:
+    st.info("No run matches these filters.", icon=":material/filter_alt_off:")
+    st.stop()
+
+percent = st.column_config.NumberColumn(format="%.1f%%", help="test accuracy")
+st.dataframe(
+    ui.runs_frame(shown), hide_index=True, key="runs.table",
+    column_config={
+        "Teacher": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
+        "Student": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
+        "Alpha": st.column_config.NumberColumn(format="%.2f"),
+        "T": st.column_config.NumberColumn(format="%g"),
+        "Teacher acc": percent, "Student acc": percent, "Scratch acc": percent,
+        "Created": st.column_config.TextColumn(width="small"),
+        "Gain (pts)": st.column_config.NumberColumn(format="%+.2f", help="student minus scratch, test accuracy"),
+    },
+)
+
+labels = {r.id: ui.run_label(r) for r in shown}
+by_id = {r.id: r for r in shown}
+
+# widget values that name a run no longer listed (deleted, filtered out) are dropped first
+state["runs.compare"] = [i for i in state.get("runs.compare", []) if i in labels]
+if state.get("runs.pick") not in labels:
+    state.pop("runs.pick", None)
+
+st.subheader("Compare", divider="gray")
+picked = st.multiselect("Runs to overlay", list(labels), key="runs.compare", format_func=labels.get,
+                        placeholder="pick runs to compare their validation accuracy")
+if picked:
+    figure = charts.compare_figure({by_id[i].name or i: store.curves(i) for i in picked})
+    st.plotly_chart(figure, key="runs.compare_chart")
+    st.caption("Colour: the arm. Line style and marker: the run.")
+
+st.subheader("Act on a run", divider="gray")
+run_id = st.selectbox("Run", list(labels), key="runs.pick", format_func=labels.get)
+record = by_id[run_id]
+a1, a2, a3, a4 = st.columns(4)
+a1.page_link("pages/live.py", label="Open live view", icon=":material/monitoring:", query_params={"run": run_id})
+if a2.button("New run from this one", key="runs.clone", icon=":material/content_copy:"):
+    state[ui.PREFILL_KEY] = {"config": record.config, "from": run_id}
+    st.switch_page("pages/new_run.py")
+if not record.finished and a3.button("Cancel run", key="runs.cancel", icon=":material/cancel:",
+                                     disabled=record.cancel_requested):
+    status = store.request_cancel(run_id)
+    st.toast(f"Cancel requested for {run_id} (now {status}).")
+    st.rerun()
+if record.status == "succeeded":
+    a3.page_link("pages/download.py", label="Download", icon=":material/download:", query_params={"run": run_id})
+
+with a4:
+    sure = st.checkbox("Yes, delete it and its files", key="runs.confirm_delete",
+                       disabled=record.status == "running")
+    if st.button("Delete run", key="runs.delete", icon=":material/delete:", disabled=not sure, type="primary"):
+        try:
+            store.delete_run(run_id)
+        except ValueError as e:
+            st.error(str(e))
+        else:
+            state.pop("runs.confirm_delete", None)
+            st.toast(f"Deleted run {run_id}.")
+            st.rerun()
+if record.status == "running":
+    st.caption("A running run cannot be deleted: cancel it and wait for it to stop first.")

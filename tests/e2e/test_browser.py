@@ -1,0 +1,115 @@
+"""The whole product in a real browser: fill the form, launch, watch it train, download the student.
+
+Runs the real app and the real worker it starts, on the real IMDB file ($KDCORE_IMDB_PATH),
+with a configuration small enough to train all three arms in a minute or two on a CPU.
+Every wait polls the app's own state; there is no fixed sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from kdcore.config import TINY, param_count
+
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+VOCAB = 2000
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def wait_idle(page: Page, timeout: float = 30_000) -> None:
+    """The script finished its run and nothing is still loading."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+    expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=timeout)
+
+
+def key(name: str) -> str:
+    """CSS class Streamlit gives the container of a widget with this key."""
+    return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", name)
+
+
+def fill(page: Page, widget_key: str, value: object) -> None:
+    box = page.locator(f"{key(widget_key)} input")
+    box.fill(str(value))
+    box.press("Enter")
+    wait_idle(page)
+
+
+def choose(page: Page, widget_key: str, option: str) -> None:
+    page.locator(key(widget_key)).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+ARMS_DRAWN = """
+([arms, min]) => {
+  const plots = document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot");
+  if (plots.length < 2) return false;
+  const drawn = new Set();
+  for (const trace of plots[0]._fullData || []) {
+    if (trace.meta && trace.meta.arm && trace._length >= min) drawn.add(trace.meta.arm);
+  }
+  return arms.every(a => drawn.has(a));
+}
+"""
+
+
+def test_a_tiny_run_goes_from_the_form_to_a_downloaded_student(page: Page, kd_app_server,
+                                                               shared_imdb: Path, screenshots: Path,
+                                                               tmp_path: Path) -> None:
+    # given the app with an empty home
+    page.goto(kd_app_server.url)
+    wait_idle(page, timeout=60_000)
+    expect(page.get_by_role("heading", name="New run")).to_be_visible()
+
+    # when the form is filled with a tiny config
+    fill(page, "form.name", "e2e tiny")
+    fill(page, "form.data.path", shared_imdb)
+    fill(page, "form.data.vocab_size", VOCAB)
+    fill(page, "form.data.maxlen", 50)
+    fill(page, "form.data.train_limit", 300)
+    fill(page, "form.data.test_limit", 200)
+    choose(page, "preset.teacher", "Tiny (for tests)")
+    choose(page, "preset.student", "Tiny (for tests)")
+    fill(page, "form.train.epochs", 1)
+    choose(page, "form.train.jit_compile", "off")
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Compression")).to_contain_text("1.0×")
+    page.screenshot(path=str(screenshots / "new_run.png"), full_page=True)
+    page.locator(f"{key('launch')} button").click()
+
+    # then the live page follows the run until all three arms are drawn and it succeeds
+    page.wait_for_url(re.compile(r"/live\?run="), timeout=30_000)
+    run_id = re.search(r"run=([\w-]+)", page.url).group(1)
+    page.wait_for_function(ARMS_DRAWN, arg=[["teacher", "student", "scratch"], 1], timeout=360_000, polling=1000)
+    expect(page.get_by_text("succeeded").first).to_be_visible(timeout=120_000)
+    wait_idle(page)
+    expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
+    page.screenshot(path=str(screenshots / "live.png"), full_page=True)
+
+    # and the student downloads as a .keras file that Keras loads
+    page.goto(f"{kd_app_server.url}/download?run={run_id}")
+    wait_idle(page)
+    with page.expect_download(timeout=60_000) as download:
+        page.locator(f"{key('download.keras')} button").click()
+    saved = tmp_path / "student.keras"
+    download.value.save_as(saved)
+    page.screenshot(path=str(screenshots / "download.png"), full_page=True)
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import json, sys, keras; m = keras.models.load_model(sys.argv[1]); "
+                               "print(json.dumps({'params': m.count_params()}))", str(saved)],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert loaded.returncode == 0, f"keras could not load the downloaded student:\n{loaded.stderr[-3000:]}"
+    params = json.loads(loaded.stdout.strip().splitlines()[-1])["params"]
+    assert params == param_count(TINY, VOCAB), f"the downloaded model is the tiny student, got {params} parameters"
