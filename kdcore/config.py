@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    """Frozen, no unknown keys, no silent type coercion of strings into numbers."""
+    """Frozen, no unknown keys. Lax on types on purpose: ``"3"`` from a form or ``--set`` means 3."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
 
@@ -53,7 +53,8 @@ class DataConfig(_Strict):
     @model_validator(mode="after")
     def _val_split_exists(self) -> DataConfig:
         if self.validate_on == "val" and self.val_fraction == 0.0:
-            raise ValueError("val_fraction must be > 0 when validate_on is 'val' (or set validate_on: test)")
+            raise ValueError("data.val_fraction must be > 0 when data.validate_on is 'val' "
+                             "(or set data.validate_on to 'test', the notebook's protocol)")
         return self
 
 
@@ -262,8 +263,11 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
             continue
         parts = key.strip().split(".")
         node = raw
-        for part in parts[:-1]:
+        for depth, part in enumerate(parts[:-1]):
             child = node.get(part)
+            if depth == 0 and part in ("teacher", "student") and isinstance(child, str) and child in SIZE_PRESETS:
+                child = SIZE_PRESETS[child].model_dump()  # `teacher=tiny` then `teacher.gru_units=8`
+                node[part] = child
             if not isinstance(child, dict):
                 child = {}
                 node[part] = child

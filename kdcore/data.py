@@ -9,11 +9,14 @@ imports TensorFlow: Keras is only imported for a download.
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import socket
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -88,20 +91,58 @@ def _download(target: Path) -> Path:
         socket.setdefaulttimeout(previous)
 
 
+_ALLOWED_PICKLE_GLOBALS = frozenset({
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+})
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """IMDB stores ragged reviews as object arrays (a pickle); allow numpy arrays, nothing else.
+
+    ``np.load(allow_pickle=True)`` would run any code a tampered file carries; like Keras'
+    own ``npz_utils``, only the three globals that rebuild an array are accepted.
+    """
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: the file is corrupt or not a dataset")
+
+
+def _read_member(fp: IO[bytes]) -> np.ndarray:
+    try:
+        return np.lib.format.read_array(fp, allow_pickle=False)
+    except ValueError:  # an object array: skip the header, then unpickle under restriction
+        fp.seek(0)
+        major, _ = np.lib.format.read_magic(fp)
+        if major == 1:
+            np.lib.format.read_array_header_1_0(fp)
+        else:
+            np.lib.format.read_array_header_2_0(fp)
+        return _ArrayOnlyUnpickler(fp).load()
+
+
 def read_raw(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Read the four arrays, turning every way a file can be wrong into one clear DataError."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not an npz file (expected Keras' imdb.npz with x_train, y_train, x_test, y_test)")
     try:
-        with np.load(path, allow_pickle=True) as f:
-            missing = [k for k in REQUIRED_KEYS if k not in f.files]
+        with zipfile.ZipFile(path) as archive:
+            names = {n.removesuffix(".npy"): n for n in archive.namelist()}
+            missing = [k for k in REQUIRED_KEYS if k not in names]
             if missing:
                 raise DataError(f"{path}: not an IMDB file in Keras' layout (missing {', '.join(missing)}; "
-                                f"has {', '.join(f.files) or 'nothing'})")
-            arrays = tuple(f[k] for k in REQUIRED_KEYS)
+                                f"has {', '.join(sorted(names)) or 'nothing'})")
+            arrays = []
+            for key in REQUIRED_KEYS:
+                with archive.open(names[key]) as member:
+                    arrays.append(_read_member(io.BytesIO(member.read())))
     except DataError:
         raise
-    except FileNotFoundError as e:
-        raise DataError(f"{path}: file not found") from e
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as e:
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, pickle.UnpicklingError) as e:
         raise DataError(f"{path}: cannot be read as an npz file (truncated or wrong format: {e})") from e
     x_train, y_train, x_test, y_test = arrays
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):

@@ -576,11 +576,11 @@ class RunStore:
         return True
 
     def requeue_stale(self, stale_after_s: float = DEFAULT_STALE_AFTER_S,
-                      max_crashes: int = DEFAULT_MAX_CRASHES) -> list[str]:
+                      max_crashes: int = DEFAULT_MAX_CRASHES, run_ids: Iterable[str] | None = None) -> list[str]:
         """Runs whose worker stopped heartbeating go back to the queue; returns their ids.
 
         A run asked to cancel becomes ``cancelled`` instead, and one whose worker died
-        ``max_crashes`` times becomes ``failed``.
+        ``max_crashes`` times becomes ``failed``. ``run_ids`` limits the sweep to those runs.
         """
         now = time.time()
         cutoff = now - stale_after_s
@@ -588,6 +588,9 @@ class RunStore:
             rows = tx.execute(
                 "SELECT id, worker_id, cancel_requested, crashes + 1 FROM runs WHERE status = 'running' "
                 "AND COALESCE(heartbeat_at, 0) < ?", (cutoff,)).fetchall()
+            if run_ids is not None:
+                wanted = set(run_ids)
+                rows = [r for r in rows if r[0] in wanted]
             for run_id, worker_id, cancel, crashes in rows:
                 silent = f"worker {worker_id} stopped heartbeating for over {stale_after_s:g} s"
                 if cancel:
@@ -607,6 +610,15 @@ class RunStore:
                 tx.execute(_INSERT_EVENT, (run_id, now, "requeue" if status == "queued" else status, None, None,
                                            text))
         return [r[0] for r in rows]
+
+    def local_runs(self, host: str, silent_for_s: float) -> list[tuple[str, int]]:
+        """(run id, worker pid) of running runs held by workers on ``host`` that have not
+        heartbeated for ``silent_for_s`` seconds: the caller checks whether those pids live."""
+        rows = self._conn().execute(
+            "SELECT runs.id, workers.pid FROM runs JOIN workers ON runs.worker_id = workers.id "
+            "WHERE runs.status = 'running' AND workers.host = ? AND COALESCE(runs.heartbeat_at, 0) < ?",
+            (host, time.time() - silent_for_s)).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
     # -- workers ---------------------------------------------------------------------------
     def register_worker(self, worker_id: str, *, devices: str | None = None, pid: int | None = None) -> None:

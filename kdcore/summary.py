@@ -11,6 +11,9 @@ from typing import Any
 
 from kdcore.progress import arm_base
 
+#: Accuracy differences below this (a tenth of a point) are reported as "no difference".
+NO_DIFFERENCE = 0.001
+
 
 def seed_stats(values: list[float]) -> dict[str, Any]:
     """Mean and sample standard deviation (0 for a single seed) of accuracies."""
@@ -68,7 +71,10 @@ def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any]) -> 
              False: " This is within the seed-to-seed spread, so it may be noise.",
              None: " With one seed, the spread is unknown: repeat with train.seeds >= 3 to tell gain from noise."}[
         gain["exceeds_spread"]]
-    if student_mean >= scratch_mean:
+    if abs(gain["mean"]) < NO_DIFFERENCE:
+        return (f"Distillation made no measurable difference: the distilled student reached {student_mean:.1%} "
+                f"and the same model trained from scratch {scratch_mean:.1%}{over}.{noise}")
+    if student_mean > scratch_mean:
         return (f"Distillation paid: the distilled student reached {student_mean:.1%} against {scratch_mean:.1%} "
                 f"for the same model trained from scratch{over} ({gain['mean'] * 100:+.2f} points).{noise}")
     reason = _teacher_problem(teacher, scratch_mean)

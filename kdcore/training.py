@@ -145,10 +145,13 @@ class ArmCallback(keras.callbacks.Callback):
         self.window_batches = 0
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.window_batches += 1
         if self.reporter.should_stop():
             raise RunCancelled(f"{self.spec.arm}: stopped at epoch {self.epoch + 1}, batch {batch + 1}")
         now = time.monotonic()
+        if batch == 0:  # the first batch carries graph tracing/compilation: keep it out of samples/s
+            self.window_started = now
+            return
+        self.window_batches += 1
         if now - self.window_started < self.tick_interval or batch + 1 >= self.steps:
             return
         metrics = _floats(logs, TRAIN_KEYS)

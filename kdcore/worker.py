@@ -253,7 +253,7 @@ class Worker:
         try:
             with self._signals():
                 while not self._stop.is_set():
-                    for run_id in self.store.requeue_stale(self.stale_after, self.max_crashes):
+                    for run_id in self._recover():
                         self._say(f"run {run_id}: its worker went silent; recovered (see the run's log)")
                     run = self.store.claim_next(self.id)
                     if run is None:
@@ -271,6 +271,19 @@ class Worker:
             self.store.stop_worker(self.id)
             self._say(f"stopped after {self.served} run(s)")
         return 0
+
+    def _recover(self) -> list[str]:
+        """Requeue runs of silent workers: after ``stale_after``, or sooner for a worker on this
+        host whose process is gone (a crash here is seen within a few heartbeats, not 30 s).
+
+        The short path also needs a few missed heartbeats, so a live worker in another
+        container that happens to share the host name and a pid number is not robbed.
+        """
+        silent = min(self.stale_after, max(5 * self.heartbeat_interval, 3.0))
+        orphans = [run_id for run_id, pid in self.store.local_runs(socket.gethostname(), silent)
+                   if not _pid_alive(pid)]
+        recovered = self.store.requeue_stale(silent, self.max_crashes, run_ids=orphans) if orphans else []
+        return recovered + self.store.requeue_stale(self.stale_after, self.max_crashes)
 
     def _work_pending(self) -> bool:
         counts = self.store.queue_counts()

@@ -97,8 +97,6 @@ def test_config_from_dict__preset_name_in_a_mapping():
     assert config.student == NOTEBOOK_TEACHER, "any preset may be used for either role"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: apply_overrides drops a preset named earlier when a later "
-                   "--set descends into the same role (teacher=tiny then teacher.lstm_units=6)")
 def test_apply_overrides__preset_then_nested_field():
     # given / when: a preset, then one of its sizes changed
     config = apply_overrides(RunConfig(), ["teacher=tiny", "teacher.lstm_units=6"])
@@ -284,8 +282,6 @@ BAD_OVERRIDES = [
     pytest.param(["data.validate_on=x"], "data.validate_on", id="validate_on=x"),
     pytest.param(
         ["data.val_fraction=0", "data.validate_on=val"], "data.val_fraction", id="val_fraction=0-with-val",
-        marks=pytest.mark.xfail(strict=True, reason="bug: the model validator reports the location 'data', "
-                                "so the message says 'data: val_fraction ...' and never names data.val_fraction"),
     ),
     pytest.param(["teacher=huge"], "teacher", id="unknown-teacher-preset"),
     pytest.param(["student=notebook"], "student", id="unknown-student-preset"),

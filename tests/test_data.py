@@ -405,9 +405,7 @@ def test_read_raw__truncated_npz(synthetic_imdb: Path, tmp_path: Path):
 
 
 NOT_AN_NPZ = [
-    pytest.param(b"x_train,y_train\n1,0\n", id="text",
-                 marks=pytest.mark.xfail(strict=True, raises=pickle.UnpicklingError, reason="bug: read_raw lets np.load "
-                                         "unpickle a non-zip file; a text file raises UnpicklingError")),
+    pytest.param(b"x_train,y_train\n1,0\n", id="text"),
     pytest.param(b"", id="empty"),
     pytest.param(b"PK\x03\x04 not really a zip", id="zip-magic-only"),
     pytest.param(b"\x93NUMPY garbage", id="npy-magic-only"),
@@ -430,8 +428,6 @@ def test_read_raw__not_an_npz(tmp_path: Path, content: bytes):
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="bug: np.load returns an ndarray for a .npy file and "
-                   "`with` on it raises TypeError, not DataError")
 def test_read_raw__npy_file(tmp_path: Path):
     # given: a plain .npy array under an .npz name
     path = tmp_path / "imdb.npz"

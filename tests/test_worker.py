@@ -359,6 +359,23 @@ def test_worker_process__kill_9_run_resumes_on_next_worker(kd_home: Path, spawn:
     assert "stopped heartbeating" in store.logs(run_id), "the log tells of the recovery"
 
 
+def test_worker_process__dead_local_worker_is_noticed_before_stale_after(kd_home: Path, spawn: Callable) -> None:
+    # given: a worker on this host killed mid-run, and a 60 s staleness timeout
+    store = RunStore(kd_home)
+    run_id = store.create_run(fake_config("steps=50 step_s=0.01"))
+    victim = spawn(kd_home)
+    wait_for(lambda: (store.get_run(run_id).step or 0) > 3, 20, "the run to be training")
+    victim.kill()
+    victim.wait(timeout=10)
+    # when
+    started = time.monotonic()
+    spawn(kd_home, "--exit-when-idle", stale_after=60.0).wait(timeout=60)
+    # then
+    run = store.get_run(run_id)
+    assert run.status == "succeeded" and run.attempts == 2, f"resumed: {run.status}/{run.attempts}"
+    assert time.monotonic() - started < 30, "a dead local process is noticed from its pid, not after 60 s"
+
+
 def test_worker_process__two_workers_run_six_runs_exactly_once(kd_home: Path, spawn: Callable) -> None:
     # given
     store = RunStore(kd_home)

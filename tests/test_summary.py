@@ -1,0 +1,63 @@
+"""Seed statistics and the verdict in words (no TensorFlow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kdcore.summary import add_comparisons, compare_arms, verdict
+
+
+def arms(teacher: float, pairs: list[tuple[float, float]], **teacher_extra: float) -> dict[str, dict]:
+    out = {"teacher": {"test_accuracy": teacher, **teacher_extra}}
+    for i, (student, scratch) in enumerate(pairs):
+        suffix = "" if i == 0 else f"@{i}"
+        out[f"student{suffix}"] = {"test_accuracy": student}
+        out[f"scratch{suffix}"] = {"test_accuracy": scratch}
+    return out
+
+
+def test_compare_arms__paired_mean_and_spread():
+    result = compare_arms(arms(0.9, [(0.86, 0.85), (0.87, 0.85), (0.88, 0.86)]))
+    assert result["student"]["mean"] == pytest.approx(0.87)
+    assert result["gain"]["values"] == pytest.approx([0.01, 0.02, 0.02])
+    assert result["gain"]["exceeds_spread"] is True, "a 1.7-point gain beats a 1-point spread"
+
+
+def test_compare_arms__gain_within_noise():
+    result = compare_arms(arms(0.9, [(0.80, 0.85), (0.90, 0.85), (0.86, 0.85)]))
+    assert result["gain"]["exceeds_spread"] is False, "a 0.3-point mean gain is inside a 5-point spread"
+
+
+def test_compare_arms__one_seed_has_no_spread():
+    assert compare_arms(arms(0.9, [(0.86, 0.85)]))["gain"]["exceeds_spread"] is None
+
+
+def test_add_comparisons__gain_and_teacher_share():
+    result = arms(0.8, [(0.76, 0.74)])
+    add_comparisons(result)
+    assert result["student"]["gain_over_scratch"] == pytest.approx(0.02)
+    assert result["student"]["teacher_share"] == pytest.approx(0.95)
+
+
+def test_verdict__student_below_scratch_blames_overfit_teacher():
+    # given the issue's measurement: a teacher that overfit (95% train, 77.6% test)
+    result = arms(0.776, [(0.788, 0.859)], train_accuracy=0.95, val_accuracy=0.78)
+    text = verdict(result, compare_arms(result))
+    assert "below the scratch student" in text and "overfit" in text, text
+
+
+def test_verdict__student_below_scratch_blames_weak_teacher():
+    result = arms(0.84, [(0.83, 0.85)], train_accuracy=0.86, val_accuracy=0.85)
+    text = verdict(result, compare_arms(result))
+    assert "below the scratch student" in text and "no stronger" in text, text
+
+
+def test_verdict__gain_reported_with_noise_caveat():
+    result = arms(0.9, [(0.87, 0.85)])
+    text = verdict(result, compare_arms(result))
+    assert text.startswith("Distillation paid") and "one seed" in text, text
+
+
+def test_verdict__zero_gain_is_not_a_win():
+    result = arms(0.9, [(0.85, 0.85)])
+    assert "no measurable difference" in verdict(result, compare_arms(result))
