@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import tiny_config, write_synthetic_imdb  # noqa: E402  (the tests' tiny data and config)
+from kdtest import tiny_config, write_synthetic_imdb  # noqa: E402  (the tests' tiny data and config)
 
 from kdcore.progress import NullReporter, ProgressEvent  # noqa: E402
 from kdcore.store import RunStore  # noqa: E402

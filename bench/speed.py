@@ -145,8 +145,16 @@ def child_kdcore(args: argparse.Namespace) -> dict[str, Any]:
         "train_seconds": {arm: summary["arms"][arm]["train_seconds"] for arm in ("teacher", "student", "scratch")},
         "end_to_end": end_to_end,
         "run_experiment_total_seconds": summary["total_seconds"],
+        "timeline": _timeline(clock, started),
         "config": json.loads(config.to_json()),
     }
+
+
+def _timeline(clock: _Clock, started: float) -> list[tuple[float, str]]:
+    """Seconds since the start of every event but ticks, and of every wrapped call: where time went."""
+    rows = [(t - started, f"{e.kind} {e.arm}".strip()) for t, e in clock.events if e.kind != "tick"]
+    rows += [(s - started, f"{label} {e - s:.2f}s") for label, s, e in clock.intervals]
+    return [(round(t, 2), what) for t, what in sorted(rows)]
 
 
 def run_child(args: argparse.Namespace) -> None:

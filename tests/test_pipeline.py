@@ -10,7 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from conftest import tiny_config
+from kdtest import tiny_config
 
 from kdcore.config import ModelSize
 from kdcore.pipeline import ARTIFACT_FILES, initial_student_weights, run_experiment

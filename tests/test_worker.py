@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from conftest import tiny_config, write_synthetic_imdb
+from kdtest import tiny_config, write_synthetic_imdb
 from kdcore import paths
 from kdcore.config import RunConfig, apply_overrides
 from kdcore.progress import ProgressEvent, Reporter, RunCancelled

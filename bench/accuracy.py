@@ -1,0 +1,195 @@
+"""Accuracy of kdcore's three arms on IMDB, beside the notebook's reported figures.
+
+    .venv/bin/python bench/accuracy.py                      # full: 25k/25k, 3 epochs, 3 seeds (hours on a CPU)
+    .venv/bin/python bench/accuracy.py --train-limit 5000 --test-limit 5000 --epochs 2   # reduced
+    .venv/bin/python bench/accuracy.py --sweep              # also alpha x T, reusing the teacher
+
+Why: the notebook reports teacher 85.9 %, "distilled" student 84.8 %, scratch student 86.0 %,
+each from one run. Its 84.8 is not a distilled student: its Distiller assigned
+``self.teacher = student`` and ``self.student = teacher``, so ``distiller.fit`` trained the
+*teacher* three more epochs towards the soft outputs of an untrained student, and
+``distiller.evaluate`` measured that teacher. This script runs the real experiment with
+kdcore's defaults (notebook model sizes, alpha 0.1, T 10, batch 32; plus a stratified 10 %
+validation split, keep-best weights and T^2 scaling) with one teacher and ``--seeds`` paired
+student/scratch seeds, and reports mean and standard deviation over the seeds.
+
+Runs live under ``--home`` (default ``~/.kdstudio-bench``) in a folder named after the
+config, so an interrupted run resumes and ``--sweep`` reuses the cached teacher. Writes
+``bench/results/accuracy.json`` and ``.md`` and ``docs/accuracy.png`` (needs matplotlib);
+a run with limits or fewer epochs is labelled REDUCED in all three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+FIGURE = ROOT / "docs" / "accuracy.png"
+NOTEBOOK = {"teacher": 0.8590, "student": 0.8476, "scratch": 0.8596}  # its printed evaluate() results
+NOTEBOOK_NOTE = ("The notebook's 84.8 % 'distilled student' is its teacher trained 3 more epochs: its Distiller "
+                 "swapped the two models (self.teacher = student, self.student = teacher).")
+SWEEP = [(alpha, t) for alpha in (0.1, 0.5) for t in (2.0, 5.0, 10.0)]
+
+
+def make_config(args: argparse.Namespace, overrides: list[str]) -> Any:
+    from kdcore.config import RunConfig, apply_overrides
+
+    base = [f"train.epochs={args.epochs}", f"train.seeds={args.seeds}"]
+    if args.train_limit:
+        base.append(f"data.train_limit={args.train_limit}")
+    if args.test_limit:
+        base.append(f"data.test_limit={args.test_limit}")
+    return apply_overrides(RunConfig(name="bench accuracy"), base + args.set + overrides)
+
+
+def run(config: Any, home: Path) -> tuple[dict[str, Any], Path]:
+    """Run (or resume, or read back) one experiment in a folder named after its config."""
+    from kdcore.pipeline import run_experiment
+    from kdcore.progress import PrintReporter
+
+    digest = hashlib.sha256(config.to_json().encode()).hexdigest()[:12]
+    folder = home / "runs" / f"bench-accuracy-{digest}"
+    print(f"== {folder}", flush=True)
+    return run_experiment(config, folder, PrintReporter(), home=home, tick_interval=30.0), folder
+
+
+def curves(folder: Path) -> dict[str, dict[int, list[float]]]:
+    """Validation accuracy per epoch, grouped by role (seeds pooled): role -> epoch -> values."""
+    out: dict[str, dict[int, list[float]]] = {}
+    with open(folder / "metrics.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["val_accuracy"]:
+                role = row["arm"].split("@", 1)[0]
+                out.setdefault(role, {}).setdefault(int(row["epoch"]), []).append(float(row["val_accuracy"]))
+    return out
+
+
+def stats(values: list[float]) -> dict[str, Any]:
+    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "values": values}
+
+
+def plot(result: dict[str, Any], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"teacher": "#4c72b0", "student": "#dd8452", "scratch": "#55a868"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for role, by_epoch in result["curves"].items():
+        epochs = sorted(by_epoch, key=int)
+        means = [statistics.fmean(by_epoch[e]) for e in epochs]
+        stds = [statistics.stdev(by_epoch[e]) if len(by_epoch[e]) > 1 else 0.0 for e in epochs]
+        xs = [int(e) for e in epochs]
+        left.plot(xs, means, marker="o", color=colours[role], label=role)
+        left.fill_between(xs, [m - s for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)],
+                          color=colours[role], alpha=0.2)
+    left.set(xlabel="epoch", ylabel="validation accuracy", title="Validation curves (mean ± std over seeds)")
+    left.legend()
+    roles = ["teacher", "student", "scratch"]
+    acc = result["test_accuracy"]
+    xs = range(len(roles))
+    right.bar(xs, [acc[r]["mean"] for r in roles], yerr=[acc[r]["std"] for r in roles], capsize=6,
+              color=[colours[r] for r in roles], label="kdcore (mean ± std)")
+    right.scatter(xs, [NOTEBOOK[r] for r in roles], marker="D", color="black", zorder=3,
+                  label="notebook (one run; its 'student' is the teacher)")
+    low = min(min(acc[r]["mean"] - acc[r]["std"] for r in roles), min(NOTEBOOK.values())) - 0.02
+    right.set(xticks=list(xs), xticklabels=roles, ylim=(max(0.0, low), 1.0), ylabel="test accuracy",
+              title="Final test accuracy")
+    right.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    FIGURE.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIGURE, dpi=110)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    acc, seeds = report["main"]["test_accuracy"], report["main"]["seeds"]
+    lines = [f"# Accuracy: {report['label']}", "", f"{report['date']} · {report['data']}", "",
+             "| arm | kdcore test accuracy (mean ± std, %) | seeds | notebook (%) |", "| --- | ---: | ---: | ---: |"]
+    for role in ("teacher", "student", "scratch"):
+        s = acc[role]
+        note = " (really the teacher, see below)" if role == "student" else ""
+        lines.append(f"| {role} | {s['mean'] * 100:.2f} ± {s['std'] * 100:.2f} | {len(s['values'])} | "
+                     f"{NOTEBOOK[role] * 100:.1f}{note} |")
+    gain = seeds.get("gain")
+    if gain:
+        lines += ["", f"Paired gain of the distilled student over scratch: {gain['mean'] * 100:+.2f} ± "
+                      f"{gain['std'] * 100:.2f} points (exceeds the seed spread: {gain['exceeds_spread']})."]
+    lines += ["", report["verdict"], "", NOTEBOOK_NOTE,
+              "kdcore protocol: 10 % of the training slice held out (stratified) for validation and keep-best; "
+              "the test slice is used only at the end. The notebook trained on all of it and reported one run.",
+              "", "![accuracy](../../docs/accuracy.png)"]
+    if report.get("sweep"):
+        lines += ["", "## Sweep (distilled student, same teacher)", "",
+                  "| alpha | T | test accuracy (mean ± std, %) |", "| ---: | ---: | ---: |"]
+        for row in report["sweep"]:
+            lines.append(f"| {row['alpha']} | {row['temperature']:g} | {row['mean'] * 100:.2f} ± {row['std'] * 100:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train-limit", type=int, help="first N training reviews (default: all 25,000)")
+    parser.add_argument("--test-limit", type=int, help="first N test reviews (default: all 25,000)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per arm (default 3, as the notebook)")
+    parser.add_argument("--seeds", type=int, default=3, help="student/scratch seeds, one teacher (default 3)")
+    parser.add_argument("--sweep", action="store_true", help="also alpha in {0.1, 0.5} x T in {2, 5, 10}")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="other config overrides")
+    parser.add_argument("--home", type=Path, default=Path("~/.kdstudio-bench").expanduser(),
+                        help="kdcore home for the runs and the teacher cache (default ~/.kdstudio-bench)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    reduced = bool(args.train_limit or args.test_limit or args.epochs != 3)
+    label = ("REDUCED run, not the full experiment" if reduced else "full experiment") + \
+        f" ({args.epochs} epochs per arm, {args.seeds} seeds)"
+    config = make_config(args, [])
+    summary, folder = run(config, args.home)
+    arms = summary["arms"]
+    main_result = {
+        "test_accuracy": {"teacher": stats([arms["teacher"]["test_accuracy"]]),
+                          "student": stats(summary["seeds"]["student"]["values"]),
+                          "scratch": stats(summary["seeds"]["scratch"]["values"])},
+        "seeds": summary["seeds"], "curves": curves(folder), "run_dir": str(folder),
+        "seconds": summary["total_seconds"], "teacher_source": summary["teacher_source"],
+    }
+    d = summary["data"]
+    report: dict[str, Any] = {
+        "label": label, "reduced": reduced,
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "data": f"IMDB {d['train']:,} train / {d['val']:,} validation / {d['test']:,} test, {summary['device']}",
+        "config": json.loads(config.to_json()), "main": main_result, "verdict": summary["verdict"],
+        "notebook": NOTEBOOK, "notebook_note": NOTEBOOK_NOTE,
+    }
+    if args.sweep:
+        report["sweep"] = []
+        for alpha, t in SWEEP:
+            sweep_summary, _ = run(make_config(args, [f"distill.alpha={alpha}", f"distill.temperature={t}",
+                                                      "train.train_scratch=false"]), args.home)
+            s = stats(sweep_summary["seeds"]["student"]["values"])
+            report["sweep"].append({"alpha": alpha, "temperature": t, "mean": s["mean"], "std": s["std"],
+                                    "values": s["values"], "teacher_source": sweep_summary["teacher_source"]})
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "accuracy.json").write_text(json.dumps(report, indent=1))
+    text = markdown(report)
+    (RESULTS / "accuracy.md").write_text(text)
+    plot(main_result, f"KD Studio on IMDB: {label}")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Test data and configs shared by tests and benchmarks (a plain module: importable anywhere).
+
+Kept out of ``conftest.py`` because ``tests/e2e/conftest.py`` shadows that module name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kdcore.config import RunConfig, apply_overrides
+
+
+def write_synthetic_imdb(path: Path, n_train: int = 400, n_test: int = 200, seed: int = 0) -> Path:
+    """Write an npz in Keras' IMDB layout whose labels a tiny model can learn.
+
+    Reviews are lists of word ranks (no offsets applied, as in Keras' file). Positive
+    reviews carry several of ranks 10-19, negative ones several of ranks 20-29, both
+    mixed with common filler words, so sentiment is a function of the tokens.
+    """
+    rng = np.random.default_rng(seed)
+
+    def reviews(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 2, size=n)
+        xs = []
+        for label in labels:
+            length = int(rng.integers(15, 40))
+            filler = rng.integers(30, 200, size=length)
+            cue = rng.integers(10, 20, size=6) if label else rng.integers(20, 30, size=6)
+            where = rng.choice(length, size=6, replace=False)
+            filler[where] = cue
+            xs.append([int(v) for v in filler])
+        x = np.empty(n, dtype=object)
+        x[:] = xs
+        return x, labels.astype(np.int64)
+
+    x_train, y_train = reviews(n_train)
+    x_test, y_test = reviews(n_test)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def tiny_config(data_path: Path, *extra: str) -> RunConfig:
+    """A config that trains all three arms on synthetic data in seconds on a CPU."""
+    return apply_overrides(
+        RunConfig(),
+        [
+            f"data.path={data_path}",
+            "data.vocab_size=200",
+            "data.maxlen=40",
+            "teacher.embedding_dim=16",
+            "teacher.lstm_units=8",
+            "teacher.gru_units=8",
+            "student=tiny",
+            "train.epochs=2",
+            "train.batch_size=32",
+            "train.learning_rate=0.01",
+            "train.jit_compile=off",
+            *extra,
+        ],
+    )
