@@ -7,13 +7,13 @@ This process must never import TensorFlow: see DESIGN.md.
 
 import streamlit as st
 
-from kdcore import ui
+from kdcore import ui_entry
 
 st.set_page_config(page_title="KD Studio", page_icon="⚗️", layout="wide")
 
-if ui.ENTRY_FLAG not in st.session_state:
-    st.session_state[ui.ENTRY_FLAG] = True
-    st.session_state["worker_problem"] = ui.start_local_worker()
+if ui_entry.ENTRY_FLAG not in st.session_state:
+    st.session_state[ui_entry.ENTRY_FLAG] = True
+    st.session_state["worker_problem"] = ui_entry.start_local_worker()
 
 pages = {
     "new_run": st.Page("pages/new_run.py", title="New run", icon=":material/add_circle:", url_path="new_run",
@@ -27,7 +27,7 @@ page = st.navigation(list(pages.values()))
 # A link opened before this script ever ran in the server (e.g. /live?run=... right after a
 # restart) lands on the page file directly; the page sends it here with ?page=<name>, and
 # from here it goes on to that page through the navigation above.
-target, params = ui.entry_target(st.query_params.to_dict())
+target, params = ui_entry.entry_target(st.query_params.to_dict())
 if target in pages:
     st.switch_page(pages[target], query_params=params)
 
@@ -36,6 +36,6 @@ with st.sidebar:
     st.caption("Knowledge distillation on IMDB: a teacher, a distilled student and a student trained from scratch.")
     if st.session_state.get("worker_problem"):
         st.warning(st.session_state["worker_problem"], icon=":material/warning:")
-    st.caption(ui.worker_status())
+    st.caption(ui_entry.worker_status())
 
 page.run()

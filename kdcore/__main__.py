@@ -10,29 +10,12 @@ import argparse
 import json
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
-from kdcore.config import ConfigError, RunConfig, apply_overrides, field_reference, load_config
+from kdcore.cli_args import add_config_arguments, add_home_argument, config_from_args
+from kdcore.config import ConfigError, RunConfig, field_reference
 from kdcore.paths import home_dir, run_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
-
-
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--config`` and ``--set``, shared by every command that takes a run config."""
-    parser.add_argument("--config", type=Path, help="YAML or JSON run config (fields: `python -m kdcore schema`).")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="Override one field, e.g. --set distill.alpha=0.5 --set teacher=tiny (repeatable).")
-
-
-def add_home_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", type=Path, default=None,
-                        help="KD Studio's folder for runs, teachers and the store (default: $KDCORE_HOME or ~/.kdstudio).")
-
-
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    base = load_config(args.config) if args.config else RunConfig()
-    return apply_overrides(base, args.overrides) if args.overrides else base
 
 
 def new_run_id() -> str:

@@ -36,7 +36,9 @@ _FALLBACK_COLOR = "#7F7F7F"
 _RUN_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 _RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 
-METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss"}
+METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss (cross-entropy on labels)"}
+#: The training-loss series comparable across arms: the student's total mixes in the soft term.
+TRAIN_LOSS_OF = {"student": "hard_loss"}
 
 
 def arm_color(arm: str) -> str:
@@ -93,6 +95,10 @@ def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380) -> go.
     the dashed validation line with markers. Train and validation of one arm share one legend
     entry (a legend group), so one click hides both and the legend stays one line long; the
     page's caption explains solid and dashed.
+
+    For the loss, the distilled student's training line is its ``hard_loss`` (cross-entropy on
+    the labels), the quantity every other line shows; its total ``loss`` includes the
+    T^2-scaled soft term, lives on another scale, and would make the lines incomparable.
     """
     percent = metric == "accuracy"
     fig = go.Figure()
@@ -107,7 +113,8 @@ def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380) -> go.
         extra_seed = "@" in arm
         opacity = 0.5 if extra_seed else 1.0
         label = arm_label(arm)
-        train = rows[(rows["kind"] == "tick") & (rows["name"] == metric)].sort_values("fraction")
+        train_name = TRAIN_LOSS_OF.get(arm_base(arm), metric) if metric == "loss" else metric
+        train = rows[(rows["kind"] == "tick") & (rows["name"] == train_name)].sort_values("fraction")
         if not train.empty:
             fig.add_trace(go.Scatter(
                 x=train["fraction"].to_numpy(), y=train["value"].to_numpy(),

@@ -15,18 +15,17 @@ import time
 from typing import Any
 
 from kdcore import paths
-from kdcore.config import ConfigError, RunConfig, apply_overrides, load_config
+from kdcore.cli_args import add_config_arguments, add_home_argument, config_from_args
+from kdcore.config import ConfigError
 from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, RunRecord, RunStore
 
 
 def add_queue_commands(subparsers: Any) -> None:
     """Register the queue commands on an ``argparse`` subparsers object."""
-    home_help = f"kdcore home folder (default: ${paths.HOME_ENV}, else {paths.DEFAULT_HOME})"
-
     p = subparsers.add_parser("worker", help="serve queued runs, one at a time (one process per GPU)",
                               description="Claim queued runs and train them until stopped (SIGTERM hands "
                                           "the current run back to the queue).")
-    p.add_argument("--home", default=None, help=home_help)
+    add_home_argument(p)
     p.add_argument("--devices", default=None,
                    help="comma-separated GPU indices, e.g. 0,1: one worker process per GPU, each pinned "
                         "with CUDA_VISIBLE_DEVICES")
@@ -45,26 +44,24 @@ def add_queue_commands(subparsers: Any) -> None:
     p.set_defaults(func=cmd_worker)
 
     p = subparsers.add_parser("submit", help="queue a run and print its id")
-    p.add_argument("--home", default=None, help=home_help)
-    p.add_argument("--config", default=None, help="YAML or JSON run config (default: all defaults)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a field, e.g. --set distill.alpha=0.5 (repeatable)")
+    add_home_argument(p)
+    add_config_arguments(p)
     p.set_defaults(func=cmd_submit)
 
     p = subparsers.add_parser("status", help="list runs, or show one run")
     p.add_argument("run_id", nargs="?", default=None)
-    p.add_argument("--home", default=None, help=home_help)
+    add_home_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_status)
 
     p = subparsers.add_parser("cancel", help="cancel a queued or running run")
     p.add_argument("run_id")
-    p.add_argument("--home", default=None, help=home_help)
+    add_home_argument(p)
     p.set_defaults(func=cmd_cancel)
 
     p = subparsers.add_parser("logs", help="print a run's log")
     p.add_argument("run_id")
-    p.add_argument("--home", default=None, help=home_help)
+    add_home_argument(p)
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the run finishes")
     p.set_defaults(func=cmd_logs)
 
@@ -110,9 +107,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config) if args.config else RunConfig()
-        if args.overrides:
-            config = apply_overrides(config, args.overrides)
+        config = config_from_args(args)
     except ConfigError as e:
         return _fail(str(e), 2)
     with RunStore(args.home) as store:

@@ -272,10 +272,27 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
                 child = {}
                 node[part] = child
             node = child
-        node[parts[-1]] = yaml.safe_load(value) if value.strip() else None
+        node[parts[-1]] = _parse_value(value)
     if problems:
         raise ConfigError(problems)
     return config_from_dict(raw)
+
+
+def _parse_value(text: str) -> Any:
+    """A YAML scalar (``0.5``, ``true``, ``null``), or the text itself.
+
+    Only text that starts like a YAML collection becomes one, so a run name such as
+    ``alpha: 0.5 run`` stays a string instead of turning into a mapping.
+    """
+    if not text.strip():
+        return None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, (dict, list)) and not text.lstrip().startswith(("{", "[")):
+        return text
+    return value
 
 
 def config_schema() -> dict[str, Any]:

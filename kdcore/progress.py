@@ -105,22 +105,23 @@ class PrintReporter:
             line = f"== {event.arm}: {event.message}"
         elif event.kind == "tick":
             line = (f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} "
-                    f"batch {event.step}/{event.steps} " + _format_metrics(m))
+                    f"batch {event.step}/{event.steps} " + format_metrics(m))
         elif event.kind == "epoch_end":
-            line = f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} done: " + _format_metrics(m)
+            line = f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} done: " + format_metrics(m)
         else:
-            line = f"== {event.arm} finished: " + _format_metrics(m)
+            line = f"== {event.arm} finished: " + format_metrics(m)
         print(f"{time.monotonic() - self.started:7.1f}s {line}", file=self.stream, flush=True)
 
     def should_stop(self) -> bool:
         return False
 
 
-def _format_metrics(metrics: Mapping[str, float]) -> str:
+def format_metrics(metrics: Mapping[str, float]) -> str:
+    """``loss 0.4123 accuracy 0.8100 1,234 samples/s``: one line of metrics for a terminal or a run's log."""
     parts = []
-    for key, value in metrics.items():
+    for key, value in dict(metrics).items():
         if key == "samples_per_s":
-            parts.append(f"{value:,.0f} samples/s")
+            parts.append(f"{float(value):,.0f} samples/s")
         elif isinstance(value, float):
             parts.append(f"{key} {value:.4f}")
         else:

@@ -1,10 +1,9 @@
 """Runs, their live metrics and logs, in one SQLite file that a worker writes while pages read.
 
-WAL mode lets readers see a consistent snapshot while a writer commits, so the dashboard
-never waits on training and training never waits on the dashboard. Every write goes
-through :meth:`RunStore._tx`, a ``BEGIN IMMEDIATE`` transaction: it takes the write lock
-up front, so two workers claiming the queue at once serialise instead of both reading
-the same "next run". SQL uses ``?`` parameters only; table definitions are constants.
+The file itself (tables, migrations, WAL mode, ``BEGIN IMMEDIATE`` write transactions) is
+:mod:`kdcore.store_schema`'s job; this module holds the queries, behind :class:`RunStore`.
+SQL uses ``?`` parameters only. ``RUN_STATUSES`` and ``FINISHED`` are defined with the table
+they constrain and importable from here.
 
 This module must not import TensorFlow (the pages and the shell commands import it);
 pandas is imported only by :meth:`RunStore.curves`.
@@ -21,115 +20,25 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdcore import paths
 from kdcore.config import RunConfig, config_from_dict
-from kdcore.progress import ProgressEvent
+from kdcore.progress import ProgressEvent, format_metrics
+from kdcore.store_schema import FINISHED, RUN_STATUSES, connect, ensure_schema, transaction
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-FINISHED = frozenset({"succeeded", "failed", "cancelled"})
-
-#: Bump when the DDL below changes, and say in MIGRATIONS how an older file catches up.
-SCHEMA_VERSION = 2
-#: How long a connection waits for another writer's lock before "database is locked".
-BUSY_TIMEOUT_S = 30.0
 #: A worker whose heartbeat is older than this is presumed dead (overridable per call).
 DEFAULT_STALE_AFTER_S = 30.0
 #: A run whose worker died this many times fails instead of going back to the queue
 #: (a run that kills its worker, e.g. the kernel's OOM killer, must not loop forever).
 DEFAULT_MAX_CRASHES = 3
-
-_STATUS_LIST = ", ".join(f"'{s}'" for s in RUN_STATUSES)
-
-RUNS_DDL = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    id               TEXT PRIMARY KEY,
-    name             TEXT NOT NULL DEFAULT '',
-    status           TEXT NOT NULL CHECK (status IN ({_STATUS_LIST})),
-    config           TEXT NOT NULL,
-    created_at       REAL NOT NULL,
-    started_at       REAL,
-    finished_at      REAL,
-    worker_id        TEXT,
-    heartbeat_at     REAL,
-    arm              TEXT,
-    epoch            INTEGER,
-    step             INTEGER,
-    steps            INTEGER,
-    epochs           INTEGER,
-    samples_per_s    REAL,
-    device           TEXT,
-    error            TEXT,
-    traceback        TEXT,
-    summary          TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    crashes          INTEGER NOT NULL DEFAULT 0
-)"""
-RUNS_QUEUE_INDEX_DDL = "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at)"
-
-#: One row per (metric, tick) and per (metric, epoch end). ``fraction`` is the shared x axis.
-METRICS_DDL = """
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id   TEXT NOT NULL,
-    arm      TEXT NOT NULL,
-    kind     TEXT NOT NULL CHECK (kind IN ('tick', 'epoch')),
-    epoch    INTEGER NOT NULL,
-    step     INTEGER NOT NULL,
-    fraction REAL NOT NULL,
-    name     TEXT NOT NULL,
-    value    REAL,
-    t        REAL NOT NULL
-)"""
-METRICS_RUN_INDEX_DDL = "CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, arm, epoch)"
-#: An epoch-end metric exists once per (run, arm, epoch, name): a resumed epoch overwrites it.
-METRICS_EPOCH_UNIQUE_DDL = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS metrics_epoch_once ON metrics (run_id, arm, epoch, name) "
-    "WHERE kind = 'epoch'"
-)
-
-#: The run's log and notable events (arm start/end, epoch ends, printed lines, requeues).
-EVENTS_DDL = """
-CREATE TABLE IF NOT EXISTS events (
-    run_id TEXT NOT NULL,
-    t      REAL NOT NULL,
-    kind   TEXT NOT NULL,
-    arm    TEXT,
-    epoch  INTEGER,
-    text   TEXT NOT NULL
-)"""
-EVENTS_RUN_INDEX_DDL = "CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id)"
-
-WORKERS_DDL = """
-CREATE TABLE IF NOT EXISTS workers (
-    id           TEXT PRIMARY KEY,
-    host         TEXT NOT NULL,
-    pid          INTEGER NOT NULL,
-    devices      TEXT,
-    started_at   REAL NOT NULL,
-    heartbeat_at REAL NOT NULL,
-    stopped_at   REAL,
-    run_id       TEXT
-)"""
-
-#: Small key/value facts, e.g. when the app last spawned a local worker.
-META_DDL = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-
-#: Statements that bring a store from version ``v - 1`` to ``v`` (new files get the DDL above).
-MIGRATIONS: dict[int, tuple[str, ...]] = {
-    2: ("ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0",),
-}
-
-SCHEMA = (RUNS_DDL, RUNS_QUEUE_INDEX_DDL, METRICS_DDL, METRICS_RUN_INDEX_DDL, METRICS_EPOCH_UNIQUE_DDL,
-          EVENTS_DDL, EVENTS_RUN_INDEX_DDL, WORKERS_DDL, META_DDL)
 
 _RUN_COLUMNS = ("id", "name", "status", "config", "created_at", "started_at", "finished_at", "worker_id",
                 "heartbeat_at", "arm", "epoch", "step", "steps", "epochs", "samples_per_s", "device", "error",
@@ -219,18 +128,6 @@ def _finite(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _format_metrics(metrics: Any) -> str:
-    parts = []
-    for key, value in dict(metrics).items():
-        if key == "samples_per_s":
-            parts.append(f"{float(value):,.0f} samples/s")
-        elif isinstance(value, float):
-            parts.append(f"{key} {value:.4f}")
-        else:
-            parts.append(f"{key} {value}")
-    return " ".join(parts)
-
-
 def event_log_line(event: ProgressEvent) -> str | None:
     """The line a progress event adds to the run's log (ticks add none)."""
     if event.kind == "log":
@@ -238,9 +135,9 @@ def event_log_line(event: ProgressEvent) -> str | None:
     if event.kind == "arm_start":
         return f"== {event.arm}: " + (event.message or f"starting at epoch {event.epoch + 1}")
     if event.kind == "epoch_end":
-        return f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} done: {_format_metrics(event.metrics)}"
+        return f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} done: {format_metrics(event.metrics)}"
     if event.kind == "arm_end":
-        return f"== {event.arm} finished" + (f": {_format_metrics(event.metrics)}" if event.metrics else "")
+        return f"== {event.arm} finished" + (f": {format_metrics(event.metrics)}" if event.metrics else "")
     return None
 
 
@@ -265,45 +162,18 @@ class RunStore:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            # isolation_level=None: no implicit transactions; _tx says BEGIN IMMEDIATE itself.
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
+            conn = connect(self.path)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
         return conn
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: the write lock is taken at BEGIN, commit or roll back."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction on this thread's connection (see :func:`kdcore.store_schema.transaction`)."""
+        return transaction(self._conn())
 
     def _ensure_schema(self) -> None:
-        conn = self._conn()
-        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-            return
-        conn.execute("PRAGMA journal_mode = WAL")  # persistent: a property of the file
-        with self._tx() as tx:
-            version = tx.execute("PRAGMA user_version").fetchone()[0]  # again, under the write lock
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path} was written by a newer kdcore (schema {version}); upgrade kdcore")
-            if version:
-                for step in range(version + 1, SCHEMA_VERSION + 1):
-                    for sql in MIGRATIONS.get(step, ()):
-                        tx.execute(sql)
-            for ddl in SCHEMA:
-                tx.execute(ddl)
-            tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        ensure_schema(self._conn(), self.path)
 
     def close(self) -> None:
         """Close every connection this store opened (in any thread)."""

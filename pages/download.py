@@ -5,21 +5,18 @@ Files are read when a button is clicked (a callable as ``data``), not on every r
 
 import streamlit as st
 
-from kdcore import ui
-from kdcore.paths import InvalidRunId
+from kdcore import ui_entry, ui_files
 from kdcore.store import RunStore
+from kdcore.ui_format import fmt_bytes, fmt_pct
+from kdcore.ui_widgets import asked_run_id, pick_run
 
-if ui.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
-    st.switch_page("app.py", query_params=ui.entry_params("download", st.query_params.to_dict()))
+if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
+    st.switch_page("app.py", query_params=ui_entry.entry_params("download", st.query_params.to_dict()))
 
 store = RunStore()
 st.title("Download")
 
-try:
-    asked = ui.run_id_from_query(st.query_params.get("run"))
-except InvalidRunId as e:
-    st.error(f"That link names no valid run: {e}", icon=":material/link_off:")
-    asked = None
+asked = asked_run_id()
 
 runs = [r for r in store.list_runs() if r.finished]
 if not runs:
@@ -28,49 +25,39 @@ if not runs:
     st.page_link("pages/new_run.py", label="New run", icon=":material/add_circle:")
     st.stop()
 
-ids = [r.id for r in runs]
-labels = {r.id: ui.run_label(r) for r in runs}
-if asked is not None and asked not in ids:
-    st.error(f"There is no finished run `{asked}`.", icon=":material/search_off:")
-    asked = None
-if asked is not None:
-    st.session_state["download.run"] = asked
-elif st.session_state.get("download.run") not in ids:
-    st.session_state["download.run"] = ids[0]
-run_id = st.selectbox("Run", ids, key="download.run", format_func=labels.get)
-st.query_params["run"] = run_id
+run_id = pick_run(asked, runs, "download.run", "There is no finished run `{run_id}`.")
 record = next(r for r in runs if r.id == run_id)
 
-files = ui.available_artifacts(run_id)
+files = ui_files.available_artifacts(run_id)
 if record.status != "succeeded":
     st.warning(f"This run {record.status}; only what it saved before stopping is offered.", icon=":material/warning:")
 
 student_acc = ((record.summary or {}).get("arms", {}).get("student") or {}).get("test_accuracy")
-st.markdown(f"**{record.name or run_id}** · distilled student, test accuracy **{ui.fmt_pct(student_acc)}**")
+st.markdown(f"**{record.name or run_id}** · distilled student, test accuracy **{fmt_pct(student_acc)}**")
 
 c1, c2, c3 = st.columns(3)
 with c1, st.container(border=True):
     st.markdown("**Student model** (`.keras`)")
     st.caption("Architecture and weights, for `keras.models.load_model`. "
-               + (f"Size: {ui.fmt_bytes(files['student.keras'])}." if "student.keras" in files
+               + (f"Size: {fmt_bytes(files['student.keras'])}." if "student.keras" in files
                   else "Not saved by this run."))
     st.download_button("Download student.keras", key="download.keras", icon=":material/download:",
-                       data=ui.artifact_reader(run_id, "student.keras"), file_name=f"{run_id}-student.keras",
+                       data=ui_files.artifact_reader(run_id, "student.keras"), file_name=f"{run_id}-student.keras",
                        mime="application/zip", disabled="student.keras" not in files, on_click="ignore")
 with c2, st.container(border=True):
     st.markdown("**Student weights** (`.weights.h5`)")
     st.caption("Weights only, for a model you build yourself. "
-               + (f"Size: {ui.fmt_bytes(files['student.weights.h5'])}." if "student.weights.h5" in files
+               + (f"Size: {fmt_bytes(files['student.weights.h5'])}." if "student.weights.h5" in files
                   else "Not saved by this run."))
     st.download_button("Download student.weights.h5", key="download.weights", icon=":material/download:",
-                       data=ui.artifact_reader(run_id, "student.weights.h5"),
+                       data=ui_files.artifact_reader(run_id, "student.weights.h5"),
                        file_name=f"{run_id}-student.weights.h5", mime="application/x-hdf5",
                        disabled="student.weights.h5" not in files, on_click="ignore")
 with c3, st.container(border=True):
     st.markdown("**Everything** (`.zip`)")
     st.caption("Config, metrics CSV, summary and all three models"
-               + (f": {len(files)} files, {ui.fmt_bytes(sum(files.values()))} before zipping." if files
+               + (f": {len(files)} files, {fmt_bytes(sum(files.values()))} before zipping." if files
                   else ". This run saved no files; the zip holds its config and metrics from the store."))
     st.download_button("Download run.zip", key="download.zip", icon=":material/folder_zip:",
-                       data=lambda: ui.build_run_zip(run_id, config=record.config, curves=store.curves(run_id)),
+                       data=lambda: ui_files.build_run_zip(run_id, config=record.config, curves=store.curves(run_id)),
                        file_name=f"kdstudio-{run_id}.zip", mime="application/zip", on_click="ignore")

@@ -4,23 +4,20 @@ import time
 
 import streamlit as st
 
-from kdcore import charts, ui
-from kdcore.paths import InvalidRunId
+from kdcore import charts, ui_entry, ui_progress, ui_tables
 from kdcore.store import RunStore
+from kdcore.ui_format import fmt_duration, run_duration, status_badge
+from kdcore.ui_widgets import asked_run_id, pick_run
 
-if ui.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
-    st.switch_page("app.py", query_params=ui.entry_params("live", st.query_params.to_dict()))
+if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
+    st.switch_page("app.py", query_params=ui_entry.entry_params("live", st.query_params.to_dict()))
 
 POLL_SECONDS = 2.0
 
 store = RunStore()
 st.title("Live run")
 
-try:
-    asked = ui.run_id_from_query(st.query_params.get("run"))
-except InvalidRunId as e:
-    st.error(f"That link names no valid run: {e}", icon=":material/link_off:")
-    asked = None
+asked = asked_run_id()
 
 runs = store.list_runs()
 if not runs:
@@ -28,17 +25,7 @@ if not runs:
     st.page_link("pages/new_run.py", label="New run", icon=":material/add_circle:")
     st.stop()
 
-ids = [r.id for r in runs]
-labels = {r.id: ui.run_label(r) for r in runs}
-if asked is not None and asked not in ids:
-    st.error(f"There is no run `{asked}` (deleted, or from another KD Studio home).", icon=":material/search_off:")
-    asked = None
-if asked is not None:
-    st.session_state["live.run"] = asked
-elif st.session_state.get("live.run") not in ids:
-    st.session_state["live.run"] = ids[0]
-run_id = st.selectbox("Run", ids, key="live.run", format_func=labels.get)
-st.query_params["run"] = run_id
+run_id = pick_run(asked, runs, "live.run", "There is no run `{run_id}` (deleted, or from another KD Studio home).")
 
 record = store.get_run(run_id)
 if record is None:  # deleted between the list and now
@@ -46,7 +33,7 @@ if record is None:  # deleted between the list and now
     st.stop()
 
 head, actions = st.columns([4, 1], vertical_alignment="bottom")
-head.markdown(f"### {record.name or run_id}\n{ui.status_badge(record.status)} `{run_id}`"
+head.markdown(f"### {record.name or run_id}\n{status_badge(record.status)} `{run_id}`"
               f" · device: **{record.device or (record.summary or {}).get('device') or 'not known yet'}**")
 if not record.finished:
     if record.cancel_requested:
@@ -67,22 +54,22 @@ def live_panel(run_id: str, was_finished: bool) -> None:
     if current.finished and not was_finished:
         st.rerun()  # the whole page: stop polling, show the results
     curves = store.curves(run_id)
-    progress = ui.arm_progress(current, curves)
-    speed = ui.latest_samples_per_s(current, curves)
+    progress = ui_progress.arm_progress(current, curves)
+    speed = ui_progress.latest_samples_per_s(current, curves)
     now = time.time()
-    left = ui.time_left(current, progress, now)
+    left = ui_progress.time_left(current, progress, now)
 
     cols = st.columns(4)
     if current.finished and current.summary:
-        for col, (label, value, delta) in zip(cols, ui.result_metrics(current.summary)):
+        for col, (label, value, delta) in zip(cols, ui_tables.result_metrics(current.summary)):
             col.metric(label, value, delta=delta)
     else:
-        cols[0].metric("Current arm", ui.arm_label(current.arm) if current.arm else "–")
+        cols[0].metric("Current arm", charts.arm_label(current.arm) if current.arm else "–")
         cols[1].metric("Epoch", f"{current.epoch + 1}/{current.epochs}"
                        if current.epoch is not None and current.epochs else "–")
         cols[2].metric("Samples/s", f"{speed:,.0f}" if speed else "–")
-        cols[3].metric("Elapsed", ui.fmt_duration(ui.run_duration(current, now)),
-                       delta=f"≈ {ui.fmt_duration(left)} left" if left is not None else None, delta_color="off",
+        cols[3].metric("Elapsed", fmt_duration(run_duration(current, now)),
+                       delta=f"≈ {fmt_duration(left)} left" if left is not None else None, delta_color="off",
                        delta_arrow="off")
     if current.status == "queued":
         st.info("Queued: waiting for a worker to pick this run up.", icon=":material/hourglass_top:")
@@ -117,13 +104,13 @@ if record.finished and record.summary:
     if summary.get("verdict"):
         st.info(summary["verdict"], icon=":material/lightbulb:")
     table, bars_col = st.columns([3, 2])
-    table.dataframe(ui.summary_frame(summary), hide_index=True, key="live.summary")
-    for line in ui.seed_lines(summary):
+    table.dataframe(ui_tables.summary_frame(summary), hide_index=True, key="live.summary")
+    for line in ui_tables.seed_lines(summary):
         table.markdown(f"- {line}")
     bars_col.plotly_chart(charts.accuracy_bars_figure(summary), key="live.bars")
     notes = []
     if summary.get("total_seconds") is not None:
-        notes.append(f"total time {ui.fmt_duration(summary['total_seconds'])}")
+        notes.append(f"total time {fmt_duration(summary['total_seconds'])}")
     if summary.get("teacher_reused"):
         notes.append("the teacher was reused from an earlier run")
     if notes:

@@ -2,26 +2,32 @@
 
 import streamlit as st
 
-from kdcore import ui
+from kdcore import ui_entry
+from kdcore.charts import arm_label
 from kdcore.store import RunStore
+from kdcore.ui_form import (CUSTOM_PRESET, FIELD_LABELS, PRESET_KEY, PRESET_LABELS, SIZE_FIELDS, VALIDATE_ON_LABELS,
+                            field_help, form_key, matching_preset, prepare_form_state, preset_values, size_estimate,
+                            stash_form, teacher_fields, validate_form)
+from kdcore.ui_format import fmt_params, run_label
+from kdcore.ui_progress import planned_arms
 
-if ui.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
-    st.switch_page("app.py", query_params=ui.entry_params("new_run", st.query_params.to_dict()))
+if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
+    st.switch_page("app.py", query_params=ui_entry.entry_params("new_run", st.query_params.to_dict()))
 
 state = st.session_state
 store = RunStore()
-prefilled_from = ui.prepare_form_state(state)
-K = ui.form_key
+prefilled_from = prepare_form_state(state)
+K = form_key
 
 
 def apply_preset(role: str) -> None:
-    preset = state[ui.PRESET_KEY + role]
-    if preset != ui.CUSTOM_PRESET:
-        state.update(ui.preset_values(role, preset))
+    preset = state[PRESET_KEY + role]
+    if preset != CUSTOM_PRESET:
+        state.update(preset_values(role, preset))
 
 
 def size_edited(role: str) -> None:
-    state[ui.PRESET_KEY + role] = ui.matching_preset(state, role)
+    state[PRESET_KEY + role] = matching_preset(state, role)
 
 
 def teacher_chosen() -> None:
@@ -29,13 +35,13 @@ def teacher_chosen() -> None:
     run_id = state[K("teacher_from")]
     record = store.get_run(run_id) if run_id else None
     if record is not None:
-        for key, value in ui.teacher_fields(record.config).items():
+        for key, value in teacher_fields(record.config).items():
             state[key] = value
         size_edited("teacher")
 
 
 def number(path: str, col, **kwargs) -> None:
-    col.number_input(ui.FIELD_LABELS[path], key=K(path), help=ui.field_help(path), **kwargs)
+    col.number_input(FIELD_LABELS[path], key=K(path), help=field_help(path), **kwargs)
 
 
 st.title("New run")
@@ -47,12 +53,12 @@ if prefilled_from:
 form, side = st.columns([5, 2], gap="large")
 
 with form:
-    st.text_input(ui.FIELD_LABELS["name"], key=K("name"), placeholder="e.g. alpha 0.1, T 10, notebook sizes",
-                  help=ui.field_help("name"))
+    st.text_input(FIELD_LABELS["name"], key=K("name"), placeholder="e.g. alpha 0.1, T 10, notebook sizes",
+                  help=field_help("name"))
 
     with st.container(border=True):
         st.subheader("Data", divider="gray")
-        st.text_input(ui.FIELD_LABELS["data.path"], key=K("data.path"), help=ui.field_help("data.path"),
+        st.text_input(FIELD_LABELS["data.path"], key=K("data.path"), help=field_help("data.path"),
                       placeholder="empty: $KDCORE_IMDB_PATH, else ~/.keras/datasets/imdb.npz, else download")
         c = st.columns(4)
         number("data.vocab_size", c[0], step=1000)
@@ -61,31 +67,31 @@ with form:
         number("data.test_limit", c[3], step=100, placeholder="all 25,000")
         c = st.columns([1, 3])
         number("data.val_fraction", c[0], step=0.05, format="%.2f")
-        c[1].radio(ui.FIELD_LABELS["data.validate_on"], ["val", "test"], key=K("data.validate_on"), horizontal=True,
-                   format_func=ui.VALIDATE_ON_LABELS.get, help=ui.field_help("data.validate_on"))
+        c[1].radio(FIELD_LABELS["data.validate_on"], ["val", "test"], key=K("data.validate_on"), horizontal=True,
+                   format_func=VALIDATE_ON_LABELS.get, help=field_help("data.validate_on"))
 
     with st.container(border=True):
         st.subheader("Models", divider="gray")
         st.caption("Embedding → BiLSTM → BiGRU → Dense(2). LSTM and GRU units are per direction.")
         finished = store.list_runs(["succeeded"])
         reusable = [None] + [r.id for r in finished]
-        labels = {r.id: ui.run_label(r) for r in finished}
+        labels = {r.id: run_label(r) for r in finished}
         if state.get(K("teacher_from")) not in reusable:
             state[K("teacher_from")] = None
         reuse = state[K("teacher_from")] is not None
         for role, col in zip(("teacher", "student"), st.columns(2, gap="medium")):
             col.markdown(f"**{role.capitalize()}**")
-            col.selectbox("Preset", list(ui.PRESET_LABELS), key=ui.PRESET_KEY + role, format_func=ui.PRESET_LABELS.get,
+            col.selectbox("Preset", list(PRESET_LABELS), key=PRESET_KEY + role, format_func=PRESET_LABELS.get,
                           on_change=apply_preset, args=(role,), disabled=role == "teacher" and reuse)
-            for name in ui.SIZE_FIELDS:
+            for name in SIZE_FIELDS:
                 path = f"{role}.{name}"
                 is_dropout = name.endswith("dropout")
                 number(path, col, step=0.05 if is_dropout else 8, format="%.2f" if is_dropout else "%d",
                        on_change=size_edited, args=(role,), disabled=role == "teacher" and reuse)
             if role == "teacher":
-                col.selectbox(ui.FIELD_LABELS["teacher_from"], reusable, key=K("teacher_from"),
+                col.selectbox(FIELD_LABELS["teacher_from"], reusable, key=K("teacher_from"),
                               format_func=lambda rid: "No: train a new teacher" if rid is None else labels.get(rid, rid),
-                              on_change=teacher_chosen, help=ui.field_help("teacher_from"))
+                              on_change=teacher_chosen, help=field_help("teacher_from"))
 
     with st.container(border=True):
         st.subheader("Distillation", divider="gray")
@@ -94,7 +100,7 @@ with form:
         c[0].caption("Weight of the true labels; 1 − alpha goes to the teacher's softened outputs.")
         number("distill.temperature", c[1], step=1.0, format="%.1f")
         c[1].caption("Softens both models' outputs; higher shows more of the teacher's doubt.")
-        c[2].toggle(ui.FIELD_LABELS["distill.scale_t2"], key=K("distill.scale_t2"), help=ui.field_help("distill.scale_t2"))
+        c[2].toggle(FIELD_LABELS["distill.scale_t2"], key=K("distill.scale_t2"), help=field_help("distill.scale_t2"))
         c[2].caption("Keeps the soft loss at the hard loss's scale (Hinton et al. 2015). Off: as in the notebook.")
 
     with st.container(border=True):
@@ -107,35 +113,35 @@ with form:
         c = st.columns(4)
         number("train.seed", c[0], step=1)
         number("train.seeds", c[1], step=1)
-        c[2].selectbox(ui.FIELD_LABELS["train.mixed_precision"], ["off", "float16", "bfloat16"],
-                       key=K("train.mixed_precision"), help=ui.field_help("train.mixed_precision"))
-        c[3].selectbox(ui.FIELD_LABELS["train.jit_compile"], ["auto", "on", "off"], key=K("train.jit_compile"),
-                       help=ui.field_help("train.jit_compile"))
+        c[2].selectbox(FIELD_LABELS["train.mixed_precision"], ["off", "float16", "bfloat16"],
+                       key=K("train.mixed_precision"), help=field_help("train.mixed_precision"))
+        c[3].selectbox(FIELD_LABELS["train.jit_compile"], ["auto", "on", "off"], key=K("train.jit_compile"),
+                       help=field_help("train.jit_compile"))
         c = st.columns([3, 3, 2, 2], vertical_alignment="center")
-        c[0].toggle(ui.FIELD_LABELS["train.train_scratch"], key=K("train.train_scratch"),
-                    help=ui.field_help("train.train_scratch"))
-        c[1].toggle(ui.FIELD_LABELS["train.keep_best"], key=K("train.keep_best"), help=ui.field_help("train.keep_best"))
-        c[2].selectbox(ui.FIELD_LABELS["train.monitor"], ["val_loss", "val_accuracy"], key=K("train.monitor"),
-                       help=ui.field_help("train.monitor"))
+        c[0].toggle(FIELD_LABELS["train.train_scratch"], key=K("train.train_scratch"),
+                    help=field_help("train.train_scratch"))
+        c[1].toggle(FIELD_LABELS["train.keep_best"], key=K("train.keep_best"), help=field_help("train.keep_best"))
+        c[2].selectbox(FIELD_LABELS["train.monitor"], ["val_loss", "val_accuracy"], key=K("train.monitor"),
+                       help=field_help("train.monitor"))
         number("train.patience", c[3], step=1, placeholder="off")
         with st.expander("Advanced"):
             number("train.eval_batch_size", st, step=256)
 
-ui.stash_form(state)
-config, problems = ui.validate_form(state)
-estimate = ui.size_estimate(state)
+stash_form(state)
+config, problems = validate_form(state)
+estimate = size_estimate(state)
 
 with side:
     with st.container(border=True):
         st.subheader("This run", divider="gray")
-        st.metric("Teacher parameters", ui.fmt_params(estimate.teacher_params),
+        st.metric("Teacher parameters", fmt_params(estimate.teacher_params),
                   help="Computed from the sizes above; equals Keras' count.")
-        st.metric("Student parameters", ui.fmt_params(estimate.student_params))
+        st.metric("Student parameters", fmt_params(estimate.student_params))
         ratio = estimate.compression
         st.metric("Compression", f"{ratio:.1f}×" if ratio else "–", help="How many times smaller the student is.")
         if config is not None:
-            plan = ui.planned_arms(config.model_dump())
-            st.caption("Arms: " + ", ".join(f"{ui.arm_label(a)} ({e} ep)" if e else f"{ui.arm_label(a)} (reused)"
+            plan = planned_arms(config.model_dump())
+            st.caption("Arms: " + ", ".join(f"{arm_label(a)} ({e} ep)" if e else f"{arm_label(a)} (reused)"
                                             for a, e in plan))
         if problems:
             st.error("Fix these before launching:\n\n" + "\n".join(f"- {p}" for p in problems),

@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from kdcore import charts, ui
+from kdcore import charts, ui_entry, ui_tables
 from kdcore.store import RUN_STATUSES, RunStore
+from kdcore.ui_form import PREFILL_KEY
+from kdcore.ui_format import run_label, status_badge
 
-if ui.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
-    st.switch_page("app.py", query_params=ui.entry_params("runs", st.query_params.to_dict()))
+if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
+    st.switch_page("app.py", query_params=ui_entry.entry_params("runs", st.query_params.to_dict()))
 
 store = RunStore()
 state = st.session_state
@@ -19,19 +21,19 @@ if not runs:
     st.stop()
 
 counts = {s: sum(r.status == s for r in runs) for s in RUN_STATUSES}
-st.markdown(" ".join(f"{ui.status_badge(s)} **{n}**" for s, n in counts.items() if n))
+st.markdown(" ".join(f"{status_badge(s)} **{n}**" for s, n in counts.items() if n))
 
 f1, f2 = st.columns([2, 3])
 statuses = f1.multiselect("Status", RUN_STATUSES, key="runs.status", placeholder="any status")
 text = f2.text_input("Search", key="runs.search", placeholder="id, name or error text")
-shown = ui.filter_runs(runs, statuses, text)
+shown = ui_tables.filter_runs(runs, statuses, text)
 if not shown:
     st.info("No run matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 
 percent = st.column_config.NumberColumn(format="%.1f%%", help="test accuracy")
 st.dataframe(
-    ui.runs_frame(shown), hide_index=True, key="runs.table",
+    ui_tables.runs_frame(shown), hide_index=True, key="runs.table",
     column_config={
         "Teacher": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
         "Student": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
@@ -43,7 +45,7 @@ st.dataframe(
     },
 )
 
-labels = {r.id: ui.run_label(r) for r in shown}
+labels = {r.id: run_label(r) for r in shown}
 by_id = {r.id: r for r in shown}
 
 # widget values that name a run no longer listed (deleted, filtered out) are dropped first
@@ -65,7 +67,7 @@ record = by_id[run_id]
 a1, a2, a3, a4 = st.columns(4)
 a1.page_link("pages/live.py", label="Open live view", icon=":material/monitoring:", query_params={"run": run_id})
 if a2.button("New run from this one", key="runs.clone", icon=":material/content_copy:"):
-    state[ui.PREFILL_KEY] = {"config": record.config, "from": run_id}
+    state[PREFILL_KEY] = {"config": record.config, "from": run_id}
     st.switch_page("pages/new_run.py")
 if not record.finished and a3.button("Cancel run", key="runs.cancel", icon=":material/cancel:",
                                      disabled=record.cancel_requested):

@@ -80,3 +80,16 @@ def test_accuracy_bars_figure__one_bar_per_arm_in_its_colour() -> None:
     assert list(bar.y) == ["Teacher", "Distilled student", "Scratch student"], "arms in the usual order"
     assert list(bar.marker.color) == [charts.ARM_COLORS[a] for a in ("teacher", "student", "scratch")]
     assert list(bar.text) == ["86.0%", "83.0%", "80.0%"], "labelled in percent"
+
+
+def test_curve_figure__student_training_loss_is_its_label_cross_entropy() -> None:
+    # given a student whose total loss (with the soft term) differs from its hard loss
+    frame = curves_frame()
+    student_hard = frame[(frame["arm"] == "student") & (frame["name"] == "loss")].assign(name="hard_loss",
+                                                                                          value=0.123)
+    frame = pd.concat([frame, student_hard], ignore_index=True)
+    # when the loss chart is drawn
+    fig = charts.curve_figure(frame, "loss")
+    train = next(t for t in fig.data if t.meta == {"arm": "student", "split": "train"})
+    # then the student's solid line is hard_loss, comparable with the other arms' cross-entropy
+    assert set(train.y) == {0.123}, "the distilled student's training loss line must be its hard_loss"

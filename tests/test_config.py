@@ -564,3 +564,10 @@ def test_config__imports_no_tensorflow():
 
     # then
     assert result.returncode == 0, f"importing config must not import TensorFlow or Keras:\n{result.stderr}"
+
+
+def test_apply_overrides__text_with_colon_stays_text():
+    # given a run name that YAML would read as a mapping
+    config = apply_overrides(RunConfig(), ["name=demo: alpha 0.5, T 2"])
+    # then it is kept as written
+    assert config.name == "demo: alpha 0.5, T 2", config.name

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kdcore import paths
+from kdcore import paths, store_schema
 from kdcore.config import RunConfig
 from kdcore.progress import ProgressEvent
-from kdcore import store as store_module
 from kdcore.store import FINISHED, RUN_STATUSES, RunRecord, RunStore
 
 CONFIG = RunConfig(name="unit")
@@ -67,7 +66,7 @@ def test_run_store__reopens_existing_file(kd_home: Path) -> None:
 
 def test_run_store__migrates_version_1_file(kd_home: Path) -> None:
     # given: a file written by schema version 1 (no crash counter)
-    old_ddl = store_module.RUNS_DDL.replace(",\n    crashes          INTEGER NOT NULL DEFAULT 0", "")
+    old_ddl = store_schema.RUNS_DDL.replace(",\n    crashes          INTEGER NOT NULL DEFAULT 0", "")
     assert "crashes" not in old_ddl, "the version-1 table has no crashes column"
     conn = sqlite3.connect(paths.store_path(kd_home), isolation_level=None)
     conn.execute(old_ddl)

@@ -1,4 +1,4 @@
-"""kdcore.ui: the form <-> config mapping, tables, progress and the download bytes, without Streamlit."""
+"""kdcore.ui_*: the form <-> config mapping, tables, progress and the download bytes, without Streamlit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kdcore import paths, ui
+from kdcore import paths, ui_entry, ui_files, ui_form, ui_format, ui_progress, ui_tables
 from kdcore.config import NOTEBOOK_TEACHER, TINY, RunConfig, field_reference, param_count
 from kdcore.store import RunRecord
 
@@ -24,64 +24,64 @@ def record(**changes: object) -> RunRecord:
 
 def test_field_labels__cover_every_config_field() -> None:
     fields = {row["field"] for row in field_reference()}
-    assert fields == set(ui.FIELD_LABELS), (
+    assert fields == set(ui_form.FIELD_LABELS), (
         f"the New-run form must edit every config field (a new field would be dropped silently): "
-        f"{fields ^ set(ui.FIELD_LABELS)}")
+        f"{fields ^ set(ui_form.FIELD_LABELS)}")
 
 
 def test_form_values__round_trip_to_the_same_config() -> None:
     config = RunConfig.model_validate({"name": "x", "data": {"path": "/d/imdb.npz", "train_limit": 300},
                                        "student": TINY.model_dump(), "distill": {"alpha": 0.5},
                                        "train": {"patience": 2, "seeds": 3}, "teacher_from": "run-1"})
-    rebuilt, problems = ui.validate_form(ui.form_values(config))
+    rebuilt, problems = ui_form.validate_form(ui_form.form_values(config))
     assert problems == [] and rebuilt == config, f"form values should rebuild the config: {problems}"
 
 
 def test_form_values__empty_data_path_means_none() -> None:
-    values = ui.form_values()
-    assert values[ui.form_key("data.path")] == "", "the text box starts empty"
-    assert ui.config_dict_from_form({**values, ui.form_key("data.path"): "  "})["data"]["path"] is None
+    values = ui_form.form_values()
+    assert values[ui_form.form_key("data.path")] == "", "the text box starts empty"
+    assert ui_form.config_dict_from_form({**values, ui_form.form_key("data.path"): "  "})["data"]["path"] is None
 
 
 def test_validate_form__problems_name_the_field_for_people() -> None:
-    values = {**ui.form_values(), ui.form_key("distill.alpha"): 1.3}
-    config, problems = ui.validate_form(values)
+    values = {**ui_form.form_values(), ui_form.form_key("distill.alpha"): 1.3}
+    config, problems = ui_form.validate_form(values)
     assert config is None and problems[0].startswith("**Alpha** (`distill.alpha`)"), f"{problems}"
 
 
 def test_size_estimate__counts_each_model_even_if_the_other_is_invalid() -> None:
-    values = {**ui.form_values(), ui.form_key("student.lstm_units"): 0}
-    estimate = ui.size_estimate(values)
+    values = {**ui_form.form_values(), ui_form.form_key("student.lstm_units"): 0}
+    estimate = ui_form.size_estimate(values)
     assert estimate.teacher_params == param_count(NOTEBOOK_TEACHER, 20000), "the valid teacher is still counted"
     assert estimate.student_params is None and estimate.compression is None, "the invalid student is not"
 
 
 def test_presets__set_and_recognise_sizes() -> None:
-    values = {**ui.form_values(), **ui.preset_values("student", "tiny")}
-    assert ui.matching_preset(values, "student") == "tiny"
-    values[ui.form_key("student.gru_units")] = 5
-    assert ui.matching_preset(values, "student") == ui.CUSTOM_PRESET, "an edited size is custom"
+    values = {**ui_form.form_values(), **ui_form.preset_values("student", "tiny")}
+    assert ui_form.matching_preset(values, "student") == "tiny"
+    values[ui_form.form_key("student.gru_units")] = 5
+    assert ui_form.matching_preset(values, "student") == ui_form.CUSTOM_PRESET, "an edited size is custom"
 
 
 def test_prepare_form_state__prefill_wins_once_then_the_stash() -> None:
-    state: dict = {ui.PREFILL_KEY: {"config": RunConfig(name="old").model_dump(), "from": "run-7"}}
-    assert ui.prepare_form_state(state) == "run-7", "says where the values came from"
-    assert state[ui.form_key("name")] == "old" and ui.PREFILL_KEY not in state, "prefill is consumed"
-    state[ui.form_key("name")] = "edited"
-    ui.stash_form(state)
-    fresh = {ui.FORM_STASH: state[ui.FORM_STASH]}  # widget keys dropped after a page change
-    assert ui.prepare_form_state(fresh) is None and fresh[ui.form_key("name")] == "edited", "stash restores"
+    state: dict = {ui_form.PREFILL_KEY: {"config": RunConfig(name="old").model_dump(), "from": "run-7"}}
+    assert ui_form.prepare_form_state(state) == "run-7", "says where the values came from"
+    assert state[ui_form.form_key("name")] == "old" and ui_form.PREFILL_KEY not in state, "prefill is consumed"
+    state[ui_form.form_key("name")] = "edited"
+    ui_form.stash_form(state)
+    fresh = {ui_form.FORM_STASH: state[ui_form.FORM_STASH]}  # widget keys dropped after a page change
+    assert ui_form.prepare_form_state(fresh) is None and fresh[ui_form.form_key("name")] == "edited", "stash restores"
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(None, "–"), (5, "5 s"), (75, "1 min 15 s"), (3720, "1 h 02 min")])
 def test_fmt_duration(seconds: float | None, text: str) -> None:
-    assert ui.fmt_duration(seconds) == text
+    assert ui_format.fmt_duration(seconds) == text
 
 
 def test_formatting__params_bytes_points() -> None:
-    assert (ui.fmt_params(2_857_474), ui.fmt_params(950)) == ("2.86 M", "950")
-    assert (ui.fmt_bytes(512), ui.fmt_bytes(34_000_000)) == ("512 B", "32.4 MB")
-    assert ui.fmt_points(0.004) == "+0.40 pts"
+    assert (ui_format.fmt_params(2_857_474), ui_format.fmt_params(950)) == ("2.86 M", "950")
+    assert (ui_format.fmt_bytes(512), ui_format.fmt_bytes(34_000_000)) == ("512 B", "32.4 MB")
+    assert ui_format.fmt_points(0.004) == "+0.40 pts"
 
 
 def test_arm_progress__current_arm_from_the_record_and_earlier_arms_done() -> None:
@@ -89,17 +89,17 @@ def test_arm_progress__current_arm_from_the_record_and_earlier_arms_done() -> No
                            ("student", "tick", 0, 2, 0.5, "accuracy", 0.7, 20.0)],
                           columns=["arm", "kind", "epoch", "step", "fraction", "name", "value", "t"])
     rec = record(arm="student", epoch=1, step=2, steps=4, epochs=3)
-    by_arm = {p.arm: p for p in ui.arm_progress(rec, curves)}
+    by_arm = {p.arm: p for p in ui_progress.arm_progress(rec, curves)}
     assert by_arm["teacher"].fraction == 1.0 and by_arm["teacher"].text.startswith("done"), "a later arm started"
     assert by_arm["student"].fraction == pytest.approx(0.5) and "batch 2/4" in by_arm["student"].text
     assert by_arm["scratch"].fraction == 0.0 and by_arm["scratch"].text == "not started"
-    left = ui.time_left(rec, list(by_arm.values()), now=160.0)
+    left = ui_progress.time_left(rec, list(by_arm.values()), now=160.0)
     assert left is not None and left > 0, "an estimate once some work is done"
 
 
 def test_arm_progress__a_reused_teacher_is_not_trained() -> None:
     cfg = RunConfig(teacher_from="run-0").model_dump()
-    progress = ui.arm_progress(record(config=cfg, status="queued"), None)
+    progress = ui_progress.arm_progress(record(config=cfg, status="queued"), None)
     assert progress[0].arm == "teacher" and progress[0].planned_epochs == 0 and "reused" in progress[0].text
 
 
@@ -107,7 +107,7 @@ def test_summary_frame__formats_each_arm() -> None:
     summary = {"arms": {"teacher": {"test_accuracy": 0.86, "params": 2_857_474, "file_bytes": 34_000_000},
                         "student": {"test_accuracy": 0.84, "gain_over_scratch": 0.02, "teacher_share": 0.9767},
                         "scratch": {"test_accuracy": 0.82}}}
-    table = ui.summary_frame(summary).set_index("Model")
+    table = ui_tables.summary_frame(summary).set_index("Model")
     assert table.loc["Teacher", "Size on disk"] == "32.4 MB" and table.loc["Teacher", "Parameters"] == "2.86 M"
     assert table.loc["Distilled student", "Gain over scratch"] == "+2.00 pts"
     assert table.loc["Scratch student", "Teacher accuracy kept"] == "95.3%", "share computed when absent"
@@ -115,10 +115,10 @@ def test_summary_frame__formats_each_arm() -> None:
 
 def test_seed_lines__only_when_seeds_were_repeated() -> None:
     one = {"seeds": {"student": {"mean": 0.8, "std": 0.0, "values": [0.8]}, "gain": {"mean": 0.0, "std": 0.0}}}
-    assert ui.seed_lines(one) == [], "one seed has no spread to report"
+    assert ui_tables.seed_lines(one) == [], "one seed has no spread to report"
     two = {"seeds": {"student": {"mean": 0.8, "std": 0.01, "values": [0.79, 0.81]},
                      "gain": {"mean": 0.02, "std": 0.005, "exceeds_spread": True}}}
-    assert ui.seed_lines(two) == ["Distilled student: 80.00% ± 1.00% test accuracy over 2 seeds",
+    assert ui_tables.seed_lines(two) == ["Distilled student: 80.00% ± 1.00% test accuracy over 2 seeds",
                                   "Gain of distillation: +2.00 pts ± 0.50 pts, larger than the spread between seeds"]
 
 
@@ -126,17 +126,17 @@ def test_runs_frame_and_filter(tmp_path: Path) -> None:
     runs = [record(id="a", name="alpha sweep", status="succeeded", finished_at=160.0,
                    summary={"arms": {"student": {"test_accuracy": 0.8, "gain_over_scratch": 0.01}}}),
             record(id="b", name="other", status="failed", error="out of memory")]
-    assert [r.id for r in ui.filter_runs(runs, ["failed"])] == ["b"]
-    assert [r.id for r in ui.filter_runs(runs, [], "MEMORY")] == ["b"], "search covers the error, any case"
-    row = ui.runs_frame(runs).set_index("ID").loc["a"]
+    assert [r.id for r in ui_tables.filter_runs(runs, ["failed"])] == ["b"]
+    assert [r.id for r in ui_tables.filter_runs(runs, [], "MEMORY")] == ["b"], "search covers the error, any case"
+    row = ui_tables.runs_frame(runs).set_index("ID").loc["a"]
     assert (row["Student acc"], row["Gain (pts)"], row["Duration"]) == (80.0, 1.0, "1 min 00 s")
 
 
 def test_artifacts__only_known_names_of_valid_runs(tmp_path: Path) -> None:
     with pytest.raises(paths.InvalidRunId):
-        ui.artifact_path("../x", "student.keras", tmp_path)
+        ui_files.artifact_path("../x", "student.keras", tmp_path)
     with pytest.raises(ValueError, match="unknown artifact"):
-        ui.artifact_path("run-1", "../../etc/passwd", tmp_path)
+        ui_files.artifact_path("run-1", "../../etc/passwd", tmp_path)
 
 
 def test_build_run_zip__holds_files_and_fills_in_from_the_store(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_build_run_zip__holds_files_and_fills_in_from_the_store(tmp_path: Path) 
     folder.mkdir(parents=True)
     (folder / "student.keras").write_bytes(b"model")
     curves = pd.DataFrame({"arm": ["student"], "value": [0.5]})
-    data = ui.build_run_zip("run-1", tmp_path, config={"name": "x"}, curves=curves)
+    data = ui_files.build_run_zip("run-1", tmp_path, config={"name": "x"}, curves=curves)
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert sorted(archive.namelist()) == ["run-1/config.json", "run-1/metrics.csv", "run-1/student.keras"]
     assert archive.getinfo("run-1/student.keras").compress_type == zipfile.ZIP_STORED, "models are stored"
@@ -152,21 +152,21 @@ def test_build_run_zip__holds_files_and_fills_in_from_the_store(tmp_path: Path) 
 
 
 def test_entry_params__round_trip_through_app_py() -> None:
-    params = ui.entry_params("live", {"run": "r1"})
-    assert ui.entry_target(params) == ("live", {"run": "r1"})
-    assert ui.entry_target({"run": "r1"}) == (None, {"run": "r1"})
+    params = ui_entry.entry_params("live", {"run": "r1"})
+    assert ui_entry.entry_target(params) == ("live", {"run": "r1"})
+    assert ui_entry.entry_target({"run": "r1"}) == (None, {"run": "r1"})
 
 
 def test_run_id_from_query__validates() -> None:
-    assert ui.run_id_from_query(None) is None and ui.run_id_from_query(["a", "b-2"]) == "b-2"
+    assert ui_files.run_id_from_query(None) is None and ui_files.run_id_from_query(["a", "b-2"]) == "b-2"
     with pytest.raises(paths.InvalidRunId):
-        ui.run_id_from_query("../../etc")
+        ui_files.run_id_from_query("../../etc")
 
 
 def test_start_local_worker__turns_failures_into_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("kdcore.worker.ensure_local_worker", lambda home=None: (_ for _ in ()).throw(OSError("x")))
-    message = ui.start_local_worker()
+    message = ui_entry.start_local_worker()
     assert message and "python -m kdcore worker" in message, "says how to start one by hand"
     monkeypatch.setattr("kdcore.worker.ensure_local_worker", lambda home=None: False)
-    assert ui.start_local_worker() is None, "False means one is alive already: no warning"
+    assert ui_entry.start_local_worker() is None, "False means one is alive already: no warning"
 

@@ -1,0 +1,242 @@
+"""The New-run form: a flat widget per config field, and the mapping back to a RunConfig.
+
+Widget keys are the config fields' dotted paths (``form.distill.alpha``), so a validation
+problem maps straight back to its widget; labels, presets and the parameter estimate the
+form shows live here too. No Streamlit and no TensorFlow: the page draws, this converts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from kdcore.config import SIZE_PRESETS, ConfigError, RunConfig, config_from_dict, param_count
+
+#: Prefix of every New-run widget key; the rest of the key is the config field's dotted path,
+#: so a validation problem (``student.lstm_units: ...``) maps straight back to its widget.
+FORM_PREFIX = "form."
+
+#: Config path -> label a person sees. Also the list of fields the form edits.
+FIELD_LABELS: dict[str, str] = {
+    "name": "Run name",
+    "data.path": "Data file",
+    "data.vocab_size": "Vocabulary size",
+    "data.maxlen": "Review length (tokens)",
+    "data.train_limit": "Training reviews",
+    "data.test_limit": "Test reviews",
+    "data.val_fraction": "Validation fraction",
+    "data.validate_on": "Validate on",
+    "teacher.embedding_dim": "Teacher · embedding dim",
+    "teacher.lstm_units": "Teacher · LSTM units",
+    "teacher.gru_units": "Teacher · GRU units",
+    "teacher.embedding_dropout": "Teacher · embedding dropout",
+    "teacher.dropout": "Teacher · dropout",
+    "student.embedding_dim": "Student · embedding dim",
+    "student.lstm_units": "Student · LSTM units",
+    "student.gru_units": "Student · GRU units",
+    "student.embedding_dropout": "Student · embedding dropout",
+    "student.dropout": "Student · dropout",
+    "distill.alpha": "Alpha",
+    "distill.temperature": "Temperature",
+    "distill.scale_t2": "T² scaling",
+    "train.epochs": "Epochs",
+    "train.teacher_epochs": "Teacher epochs",
+    "train.batch_size": "Batch size",
+    "train.learning_rate": "Learning rate",
+    "train.seed": "Seed",
+    "train.seeds": "Seeds (repeats)",
+    "train.train_scratch": "Scratch baseline",
+    "train.keep_best": "Keep best epoch",
+    "train.monitor": "Best epoch by",
+    "train.patience": "Patience (epochs)",
+    "train.mixed_precision": "Mixed precision",
+    "train.jit_compile": "XLA compile",
+    "train.eval_batch_size": "Evaluation batch size",
+    "teacher_from": "Reuse teacher from",
+}
+#: Fields where an empty widget means "not set" (None) rather than an empty string.
+_EMPTY_IS_NONE = {"data.path", "teacher_from"}
+SIZE_FIELDS = ("embedding_dim", "lstm_units", "gru_units", "embedding_dropout", "dropout")
+CUSTOM_PRESET = "custom"
+PRESET_LABELS = {CUSTOM_PRESET: "Custom", "notebook-teacher": "Notebook teacher",
+                 "notebook-student": "Notebook student", "tiny": "Tiny (for tests)"}
+
+
+def form_key(path: str) -> str:
+    """The widget key of a config field: ``form.distill.alpha``."""
+    return FORM_PREFIX + path
+
+
+def _get_path(tree: Mapping[str, Any], path: str) -> Any:
+    node: Any = tree
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+FORM_STASH = "new_run.stash"
+PREFILL_KEY = "new_run.prefill"
+PRESET_KEY = "preset."  # + role
+
+
+VALIDATE_ON_LABELS = {"val": "Held-out validation split", "test": "Test set (notebook protocol, optimistic)"}
+
+
+def teacher_fields(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Form values that must match a reused teacher: its sizes and the vocabulary/length it read."""
+    values = form_values(config)
+    keep = [f"teacher.{name}" for name in SIZE_FIELDS] + ["data.vocab_size", "data.maxlen"]
+    return {form_key(path): values[form_key(path)] for path in keep}
+
+
+def field_help(path: str) -> str:
+    """The config field's own description, so the form's help and the schema never disagree."""
+    from pydantic import BaseModel
+
+    model: type[BaseModel] = RunConfig
+    parts = path.split(".")
+    for part in parts[:-1]:
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    field = model.model_fields.get(parts[-1])
+    return (field.description or "") if field else ""
+
+
+def prepare_form_state(state: MutableMapping[str, Any]) -> str | None:
+    """Give every New-run widget its value before the widgets are drawn.
+
+    Order of precedence: a pending "new run from this one" (``state[PREFILL_KEY]``, consumed
+    here), what the form held when the user last left the page (Streamlit drops a widget's
+    state once its page is not shown), then RunConfig's defaults. Returns the id of the run
+    the form was just pre-filled from, once, so the page can say so.
+    """
+    prefill = state.pop(PREFILL_KEY, None)
+    if prefill is not None:
+        values = form_values(prefill.get("config"))
+        for key, value in values.items():
+            state[key] = value
+        for role in ("teacher", "student"):
+            state[PRESET_KEY + role] = matching_preset(values, role)
+        return prefill.get("from")
+    stash = state.get(FORM_STASH) or {}
+    defaults = form_values()
+    for key, value in defaults.items():
+        if key not in state:
+            state[key] = stash.get(key, value)
+    for role in ("teacher", "student"):
+        if PRESET_KEY + role not in state:
+            state[PRESET_KEY + role] = matching_preset(state, role)
+    return None
+
+
+def stash_form(state: MutableMapping[str, Any]) -> None:
+    """Remember the form's values under a non-widget key so they survive a page change."""
+    state[FORM_STASH] = {key: state.get(key) for key in form_values()}
+
+
+def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Widget key -> value for every form field, from a config (default: RunConfig's defaults).
+
+    Used to fill the form at first visit and for "new run from this one". A dict from an
+    older run that lacks a field gets that field's default rather than an error.
+    """
+    defaults = RunConfig().model_dump()
+    given = config.model_dump() if isinstance(config, RunConfig) else dict(config or {})
+    values: dict[str, Any] = {}
+    for path in FIELD_LABELS:
+        value = _get_path(given, path)
+        if value is None and path not in _EMPTY_IS_NONE and _get_path(defaults, path) is not None:
+            value = _get_path(defaults, path)
+        if path in _EMPTY_IS_NONE and value is None:
+            value = "" if path == "data.path" else None
+        values[form_key(path)] = value
+    return values
+
+
+def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Nest the flat widget values back into RunConfig's shape (not yet validated)."""
+    raw: dict[str, Any] = {}
+    for path in FIELD_LABELS:
+        value = values.get(form_key(path))
+        if path in _EMPTY_IS_NONE and (value is None or (isinstance(value, str) and not value.strip())):
+            value = None
+        elif isinstance(value, str) and path != "name":
+            value = value.strip()
+        node = raw
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return raw
+
+
+def label_problem(problem: str) -> str:
+    """``student.lstm_units: Input should be ...`` -> ``Student · LSTM units: Input should be ...``.
+
+    The dotted path stays in the message (in backticks) so it can be matched to a config file.
+    """
+    path, sep, rest = problem.partition(": ")
+    if sep and path in FIELD_LABELS:
+        return f"**{FIELD_LABELS[path]}** (`{path}`): {rest}"
+    if sep:
+        return f"`{path}`: {rest}"
+    return problem
+
+
+def validate_form(values: Mapping[str, Any]) -> tuple[RunConfig | None, list[str]]:
+    """The config the form describes, or None and every problem worded for a person."""
+    try:
+        return config_from_dict(config_dict_from_form(values)), []
+    except ConfigError as e:
+        return None, [label_problem(p) for p in e.problems]
+
+
+def preset_values(role: str, preset: str) -> dict[str, Any]:
+    """Widget values that put one model's sizes on a preset (role: teacher or student)."""
+    size = SIZE_PRESETS[preset].model_dump()
+    return {form_key(f"{role}.{name}"): size[name] for name in SIZE_FIELDS}
+
+
+def matching_preset(values: Mapping[str, Any], role: str) -> str:
+    """The preset whose sizes the form shows for this role, else ``custom``."""
+    for name, size in SIZE_PRESETS.items():
+        if all(values.get(form_key(f"{role}.{f}")) == v for f, v in size.model_dump().items()):
+            return name
+    return CUSTOM_PRESET
+
+
+@dataclass(frozen=True)
+class SizeEstimate:
+    teacher_params: int | None
+    student_params: int | None
+
+    @property
+    def compression(self) -> float | None:
+        if self.teacher_params and self.student_params:
+            return self.teacher_params / self.student_params
+        return None
+
+
+def size_estimate(values: Mapping[str, Any]) -> SizeEstimate:
+    """Parameter counts of both models as the form stands, each None while its sizes are invalid.
+
+    Computed per model, so a typo in the teacher does not hide the student's count.
+    """
+    from kdcore.config import ModelSize  # local: the model type only matters here
+
+    raw = config_dict_from_form(values)
+    vocab = raw.get("data", {}).get("vocab_size")
+
+    def count(role: str) -> int | None:
+        try:
+            size = ModelSize.model_validate(raw.get(role, {}))
+            if not isinstance(vocab, int) or vocab < 1:
+                return None
+            return param_count(size, vocab)
+        except (ValueError, TypeError):
+            return None
+
+    return SizeEstimate(count("teacher"), count("student"))
