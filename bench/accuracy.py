@@ -93,6 +93,7 @@ def plot(result: dict[str, Any], title: str) -> None:
         means = [statistics.fmean(by_epoch[e]) for e in epochs]
         stds = [statistics.stdev(by_epoch[e]) if len(by_epoch[e]) > 1 else 0.0 for e in epochs]
         xs = [int(e) for e in epochs]
+        left.set_xticks(xs)
         left.plot(xs, means, marker="o", color=colours[role], label=role)
         left.fill_between(xs, [m - s for m, s in zip(means, stds)], [m + s for m, s in zip(means, stds)],
                           color=colours[role], alpha=0.2)
@@ -106,9 +107,9 @@ def plot(result: dict[str, Any], title: str) -> None:
     right.scatter(xs, [NOTEBOOK[r] for r in roles], marker="D", color="black", zorder=3,
                   label="notebook (one run; its 'student' is the teacher)")
     low = min(min(acc[r]["mean"] - acc[r]["std"] for r in roles), min(NOTEBOOK.values())) - 0.02
-    right.set(xticks=list(xs), xticklabels=roles, ylim=(max(0.0, low), 1.0), ylabel="test accuracy",
+    right.set(xticks=list(xs), xticklabels=roles, ylim=(max(0.0, low), 1.02), ylabel="test accuracy",
               title="Final test accuracy")
-    right.legend(loc="lower right", fontsize=8)
+    right.legend(loc="upper left", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     FIGURE.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +118,9 @@ def plot(result: dict[str, Any], title: str) -> None:
 
 def markdown(report: dict[str, Any]) -> str:
     acc, seeds = report["main"]["test_accuracy"], report["main"]["seeds"]
-    lines = [f"# Accuracy: {report['label']}", "", f"{report['date']} · {report['data']}", "",
+    overrides = ", ".join(report.get("overrides") or []) or "none"
+    lines = [f"# Accuracy: {report['label']}", "", f"{report['date']} · {report['data']} · "
+             f"config overrides: {overrides}", "",
              "| arm | kdcore test accuracy (mean ± std, %) | seeds | notebook (%) |", "| --- | ---: | ---: | ---: |"]
     for role in ("teacher", "student", "scratch"):
         s = acc[role]
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     d = summary["data"]
     report: dict[str, Any] = {
-        "label": label, "reduced": reduced,
+        "label": label, "reduced": reduced, "overrides": args.set,
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "data": f"IMDB {d['train']:,} train / {d['val']:,} validation / {d['test']:,} test, {summary['device']}",
         "config": json.loads(config.to_json()), "main": main_result, "verdict": summary["verdict"],

@@ -93,10 +93,10 @@ class TrainConfig(_Strict):
         "off", description="Compute dtype; logits and softmax stay float32."
     )
     jit_compile: Literal["auto", "on", "off"] = Field(
-        "auto", description="XLA compilation. auto: on for a CPU (about 2x for the student here), Keras' choice "
-        "on a GPU (cuDNN RNNs cannot be compiled). off: no compile wait, for tiny runs."
+        "auto", description="XLA compilation. auto: off on a CPU (XLA was about 2x slower for these RNNs on "
+        "the benchmark CPU), Keras' choice on a GPU (cuDNN RNNs cannot be compiled)."
     )
-    eval_batch_size: int = Field(1024, ge=1, le=65536, description="Batch for evaluation and teacher logits.")
+    eval_batch_size: int = Field(256, ge=1, le=65536, description="Batch for evaluation and teacher logits.")
 
     @field_validator("jit_compile", "mixed_precision", mode="before")
     @classmethod

@@ -59,12 +59,17 @@ def device_description() -> str:
 
 
 def _jit_setting(choice: str, device: str) -> bool | str:
-    """XLA on the CPU (it doubled the student's speed here); "auto" on a GPU so cuDNN RNNs stay on."""
+    """No XLA on a CPU, Keras' choice on a GPU (cuDNN RNNs stay on), or what the config forces.
+
+    Measured with bench/profile_steps.py on this project's 2-core CPU (TF 2.21, Keras 3.15):
+    XLA halved the teacher's training speed and the scratch student's, and made every first
+    batch wait tens of seconds for compilation, so "auto" means off on a CPU.
+    """
     if choice == "off":
         return False
     if choice == "on":
         return True
-    return "auto" if device.startswith("GPU") else True
+    return "auto" if device.startswith("GPU") else False
 
 
 class _Experiment:
