@@ -217,7 +217,8 @@ class _Experiment:
         if not state.finished:
             student = self._fresh_student("student", initial)
             distiller = Distiller(student, None, loss)
-            distiller.compile(optimizer=keras.optimizers.Adam(c.train.learning_rate),
+            # the student's own optimizer does the training, so student.keras carries its real state
+            distiller.compile(optimizer=student.optimizer,
                               metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")], jit_compile=self.jit)
             x = {TOKENS: splits.x_train, TEACHER_LOGITS: logits}
             state = train_arm(self.spec(arm, student, distiller, x, splits, c.train.epochs, seed), checkpoint,
