@@ -283,7 +283,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{b['test_accuracy']['scratch']:.3f}; kdcore {k['test_accuracy']['teacher']:.3f} / "
         f"{k['test_accuracy']['student']:.3f} / {k['test_accuracy']['scratch']:.3f}.",
         "",
-        "How to read it: kdcore's fit phases include its per-epoch validation on the test slice (batch 1024) and "
+        "How to read it: kdcore's fit phases include its per-epoch validation on the test slice (batch "
+        f"{report['runs']['kdcore'][0]['config']['train']['eval_batch_size']}) and "
         "its per-epoch checkpoints, which the notebook does not do; its evaluation phase is the three test "
         "evaluations, as the notebook's. kdcore computes the teacher's logits once (teacher logits row) instead "
         "of running the teacher in every distillation step. End to end includes data loading on both sides "

@@ -61,9 +61,10 @@ def device_description() -> str:
 def _jit_setting(choice: str, device: str) -> bool | str:
     """No XLA on a CPU, Keras' choice on a GPU (cuDNN RNNs stay on), or what the config forces.
 
-    Measured with bench/profile_steps.py on this project's 2-core CPU (TF 2.21, Keras 3.15):
-    XLA halved the teacher's training speed and the scratch student's, and made every first
-    batch wait tens of seconds for compilation, so "auto" means off on a CPU.
+    Measured with bench/speed.py on this project's 2-core CPU (TF 2.21, Keras 3.15; results in
+    bench/results/speed-xla-on.md vs speed.md): with XLA the teacher's and the scratch student's
+    steady step speed was about half (39 vs 84, 121 vs 218 samples/s), and every first batch
+    waited for compilation, so "auto" means off on a CPU.
     """
     if choice == "off":
         return False
