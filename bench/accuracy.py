@@ -86,7 +86,7 @@ def plot(result: dict[str, Any], title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = {"teacher": "#4c72b0", "student": "#dd8452", "scratch": "#55a868"}
+    from kdcore.charts import ARM_COLORS as colours  # the app's fixed colours, here too
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for role, by_epoch in result["curves"].items():
         epochs = sorted(by_epoch, key=int)
