@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import cpu_model  # bench/ is the script's folder, first on sys.path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,14 +171,7 @@ def run_child(args: argparse.Namespace) -> None:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     code = ("import json,sys,numpy,tensorflow,keras;print(json.dumps({'python':sys.version.split()[0],"
             "'tensorflow':tensorflow.__version__,'keras':keras.__version__,'numpy':numpy.__version__}))")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

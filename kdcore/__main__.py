@@ -9,19 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
 
 from kdcore.cli_args import add_config_arguments, add_home_argument, config_from_args
 from kdcore.config import ConfigError, RunConfig, field_reference
 from kdcore.paths import home_dir, run_dir
+from kdcore.store import new_run_id
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
-
-
-def new_run_id() -> str:
-    import secrets
-
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
