@@ -182,11 +182,11 @@ class _Experiment:
                 raise ValueError(f"teacher_from: run {c.teacher_from!r} has no teacher.keras (did it finish its teacher?)")
             _check_compatible(json.loads((earlier / "config.json").read_text()), c)
             self.teacher_history = _read_history(earlier / "checkpoints" / "teacher.json")
-            return keras.models.load_model(path), f"run {c.teacher_from}"
+            return keras.models.load_model(path, compile=False), f"run {c.teacher_from}"
         cached = self._cache_dir() / "teacher.keras"
         if cached.exists():
             self.teacher_history = _read_history(self._cache_dir() / "teacher.json")
-            return keras.models.load_model(cached), f"cache {self.config.teacher_key()}"
+            return keras.models.load_model(cached, compile=False), f"cache {self.config.teacher_key()}"
         return None, ""
 
     def _publish_teacher(self, logits: np.ndarray, state: ArmState) -> None:

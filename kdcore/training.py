@@ -79,9 +79,13 @@ class ArmCheckpoint:
 
     def restore(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
                 trainable: list[Any]) -> None:
-        """Put the last finished epoch's weights and optimizer state back in place."""
-        model.load_weights(self.weights_path("last"))
+        """Put the last finished epoch's weights and optimizer state back in place.
+
+        The optimizer is built first: a compiled model's weights file also holds optimizer
+        variables, and Keras skips them (with a warning) when the optimizer is not built yet.
+        """
         optimizer.build(trainable)
+        model.load_weights(self.weights_path("last"))
         with np.load(self.optimizer_path()) as saved:
             values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
         if len(values) != len(optimizer.variables):
