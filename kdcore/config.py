@@ -295,10 +295,6 @@ def _parse_value(text: str) -> Any:
     return value
 
 
-def config_schema() -> dict[str, Any]:
-    return RunConfig.model_json_schema()
-
-
 def _type_name(annotation: Any) -> str:
     text = annotation.__name__ if isinstance(annotation, type) else str(annotation).replace("typing.", "")
     return text.replace(" | None", " or empty").replace("Literal[", "one of [")

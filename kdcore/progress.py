@@ -75,19 +75,16 @@ class NullReporter:
 
 
 class RecordingReporter:
-    """Keeps every event; can ask to stop after a given number of ticks (for tests)."""
+    """Keeps every event in order and never stops: for tests and benchmarks (subclass to stop)."""
 
-    def __init__(self, stop_after_ticks: int | None = None):
+    def __init__(self) -> None:
         self.events: list[ProgressEvent] = []
-        self.stop_after_ticks = stop_after_ticks
 
     def report(self, event: ProgressEvent) -> None:
         self.events.append(event)
 
     def should_stop(self) -> bool:
-        if self.stop_after_ticks is None:
-            return False
-        return sum(e.kind == "tick" for e in self.events) >= self.stop_after_ticks
+        return False
 
 
 class PrintReporter:
