@@ -55,9 +55,6 @@ class ArmCheckpoint:
     def weights_path(self, tag: str) -> Path:
         return self.folder / f"{self.arm}.{tag}.weights.h5"
 
-    def optimizer_path(self) -> Path:
-        return self.folder / f"{self.arm}.optimizer.npz"
-
     def load(self) -> ArmState:
         if not self.state_path.exists():
             return ArmState()
@@ -68,33 +65,32 @@ class ArmCheckpoint:
 
     def save_epoch(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, state: ArmState,
                    improved: bool) -> None:
-        """Weights and optimizer first, state last: the state never names files not yet written."""
+        """Weights first, state last: the state never names files not yet written.
+
+        A compiled model's weights file also holds its optimizer's variables, so the
+        optimizer state travels inside it; that is only right if the model's optimizer is
+        the one training it (for the student, the Distiller shares it), hence the check.
+        """
+        if model.optimizer is not optimizer:
+            raise RuntimeError(f"checkpoint of {self.arm}: the model must be compiled with the optimizer "
+                               "that trains it, or its optimizer state would not be saved")
         _atomic_save_weights(model, self.weights_path("last"))
         if improved:
             _atomic_save_weights(model, self.weights_path("best"))
-        tmp = self.optimizer_path().with_suffix(".tmp.npz")
-        np.savez(tmp, *[np.asarray(v) for v in optimizer.variables])
-        os.replace(tmp, self.optimizer_path())
         self.save_state(state)
 
     def restore(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
                 trainable: list[Any]) -> None:
         """Put the last finished epoch's weights and optimizer state back in place.
 
-        The optimizer is built first: a compiled model's weights file also holds optimizer
-        variables, and Keras skips them (with a warning) when the optimizer is not built yet.
+        The optimizer is built first: Keras skips a weights file's optimizer variables (with a
+        warning) when the optimizer is not built yet.
         """
         optimizer.build(trainable)
         model.load_weights(self.weights_path("last"))
-        with np.load(self.optimizer_path()) as saved:
-            values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-        if len(values) != len(optimizer.variables):
-            raise RuntimeError(f"checkpoint of {self.arm}: optimizer state does not match the model")
-        for variable, value in zip(optimizer.variables, values):
-            variable.assign(value)
 
     def clear_weights(self) -> None:
-        for path in (self.weights_path("last"), self.weights_path("best"), self.optimizer_path()):
+        for path in (self.weights_path("last"), self.weights_path("best")):
             path.unlink(missing_ok=True)
 
 

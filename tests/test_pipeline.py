@@ -229,3 +229,36 @@ def test_train_arm__early_stopping_after_patience(synthetic_imdb, tmp_path):
     state = train_arm(spec, ArmCheckpoint(tmp_path, "scratch"), RecordingReporter(), tick_interval=1.0)
     assert state.epochs_done == 3 and state.stopped_early, "two epochs without improvement stop training"
     assert state.best_epoch == 0
+
+
+def test_arm_checkpoint__restores_weights_and_optimizer_state(synthetic_imdb, tmp_path):
+    # given a model trained for an epoch and checkpointed
+    from kdcore.data import load_splits
+    from kdcore.models import build_classifier, compile_classifier
+    from kdcore.training import ArmState
+
+    splits = load_splits(tiny_config(synthetic_imdb).data, 0)
+    size = ModelSize(embedding_dim=4, lstm_units=2, gru_units=2)
+    trained = compile_classifier(build_classifier(size, 200, 40, "m"), 0.01, jit_compile=False)
+    trained.fit(splits.x_train, splits.y_train, batch_size=64, epochs=1, verbose=0)
+    checkpoint = ArmCheckpoint(tmp_path, "scratch")
+    checkpoint.save_epoch(trained, trained.optimizer, ArmState(epochs_done=1), improved=True)
+    # when a fresh model restores it
+    fresh = compile_classifier(build_classifier(size, 200, 40, "m"), 0.01, jit_compile=False)
+    checkpoint.restore(fresh, fresh.optimizer, fresh.trainable_variables)
+    # then weights and every optimizer variable (step count, moments) are back
+    for a, b in zip(trained.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(a, b, err_msg="weights must be restored")
+    assert len(fresh.optimizer.variables) == len(trained.optimizer.variables)
+    for a, b in zip(trained.optimizer.variables, fresh.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=f"optimizer variable {a.path}")
+
+
+def test_arm_checkpoint__refuses_a_model_not_compiled_with_its_training_optimizer(tmp_path):
+    from kdcore.models import build_classifier, compile_classifier
+    from kdcore.training import ArmState
+
+    model = compile_classifier(build_classifier(ModelSize(embedding_dim=4, lstm_units=2, gru_units=2), 200, 40, "m"),
+                               0.01, jit_compile=False)
+    with pytest.raises(RuntimeError, match="optimizer"):
+        ArmCheckpoint(tmp_path, "x").save_epoch(model, keras.optimizers.Adam(), ArmState(), improved=False)
