@@ -55,7 +55,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
         return EXIT_OK
     print("| field | default | allowed | meaning |\n| --- | --- | --- | --- |")
     for row in field_reference():
-        print(f"| `{row['field']}` | {row['default']!r} | {row['allowed']} | {row['description']} |")
+        path, _, family = row["field"].partition(" ")  # `teacher.filters (conv)`: the family outside the code span
+        print(f"| `{path}`{' ' + family if family else ''} | {row['default']!r} | {row['allowed']} | "
+              f"{row['description']} |")
     return EXIT_OK
 
 

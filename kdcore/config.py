@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+
+FAMILY_HELP = ("Model family: recurrent (the notebook's BiLSTM+BiGRU; every student), ngram (unigram + hashed "
+               "bigram embeddings, averaged) or conv (parallel Conv1D widths, max-pooled). The student is "
+               "always recurrent.")
 
 
 class ConfigError(ValueError):
@@ -39,6 +43,11 @@ class DataConfig(_Strict):
     )
     vocab_size: int = Field(20000, ge=4, le=1_000_000, description="Keep the most frequent words (num_words).")
     maxlen: int = Field(200, ge=1, le=5000, description="Pad/truncate each review to this many tokens (at the front).")
+    teacher_maxlen: int | None = Field(
+        None, ge=1, le=5000,
+        description="The teacher's own review length (empty: maxlen). Its logits are per review, so a teacher "
+        "may read more of each review than the student.",
+    )
     train_limit: int | None = Field(None, ge=10, description="Use only the first N training reviews (quick runs).")
     test_limit: int | None = Field(None, ge=1, description="Use only the first N test reviews (quick runs).")
     val_fraction: float = Field(
@@ -50,6 +59,10 @@ class DataConfig(_Strict):
         "protocol, validating on the test set (optimistic; for comparison only).",
     )
 
+    @property
+    def teacher_length(self) -> int:
+        return self.teacher_maxlen if self.teacher_maxlen is not None else self.maxlen
+
     @model_validator(mode="after")
     def _val_split_exists(self) -> DataConfig:
         if self.validate_on == "val" and self.val_fraction == 0.0:
@@ -58,14 +71,88 @@ class DataConfig(_Strict):
         return self
 
 
-class ModelSize(_Strict):
-    """Sizes of Embedding -> BiLSTM -> BiGRU -> Dense(2). Dropouts keep cuDNN eligibility."""
+class RecurrentSize(_Strict):
+    """Sizes of Embedding -> BiLSTM -> BiGRU -> Dense(2), the notebook's model and every student.
 
+    Dropouts keep cuDNN eligibility: spatial dropout after the embedding and dropout before
+    the classifier, never recurrent dropout (it rules cuDNN out and is about 25x slower).
+    """
+
+    family: Literal["recurrent"] = Field("recurrent", description=FAMILY_HELP)
     embedding_dim: int = Field(ge=1, le=4096, description="Embedding width.")
     lstm_units: int = Field(ge=1, le=4096, description="Units per direction of the bidirectional LSTM.")
     gru_units: int = Field(ge=1, le=4096, description="Units per direction of the bidirectional GRU.")
     embedding_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Spatial dropout after the embedding.")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout before the classifier.")
+
+
+class NgramSize(_Strict):
+    """fastText-style bag of n-grams (Joulin et al. 2016): unigram and hashed-bigram embeddings, averaged.
+
+    Why a teacher family: on IMDB it beats the recurrent teacher by about 4 points at a small
+    fraction of its training time, which is what lets distillation pay. Word order enters only
+    through the bigrams; the hashing costs collisions instead of a bigram vocabulary.
+    """
+
+    family: Literal["ngram"] = Field("ngram", description=FAMILY_HELP)
+    embedding_dim: int = Field(64, ge=1, le=4096, description="Width of the unigram and bigram embeddings.")
+    bigram_buckets: int = Field(2**18, ge=2, le=2**22,
+                                description="Rows of the hashed-bigram table (row 0 is padding); more rows, fewer "
+                                "collisions.")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the averaged embedding, before the classifier.")
+
+
+class ConvSize(_Strict):
+    """Kim (2014)-style convolutional text model: parallel Conv1D widths, max over time, Dense(2)."""
+
+    family: Literal["conv"] = Field("conv", description=FAMILY_HELP)
+    embedding_dim: int = Field(64, ge=1, le=4096, description="Embedding width.")
+    filters: int = Field(64, ge=1, le=4096, description="Filters per kernel width.")
+    kernel_sizes: tuple[int, ...] = Field((3, 4, 5), min_length=1, max_length=8,
+                                          description="Kernel widths in tokens, e.g. 3,4,5 (each 1 to 64).")
+    embedding_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Spatial dropout after the embedding.")
+    dropout: float = Field(0.5, ge=0.0, lt=1.0, description="Dropout before the classifier.")
+
+    @field_validator("kernel_sizes", mode="before")
+    @classmethod
+    def _widths_from_text(cls, value: Any) -> Any:
+        """``3,4,5`` from a form or ``--set`` means (3, 4, 5)."""
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("give kernel widths as whole numbers separated by commas, e.g. 3,4,5")
+            return tuple(int(p) for p in parts)
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @field_validator("kernel_sizes")
+    @classmethod
+    def _widths_in_range(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [w for w in value if not 1 <= w <= 64]
+        if bad:
+            raise ValueError(f"each kernel width must be between 1 and 64, not {', '.join(map(str, bad))}")
+        return value
+
+
+ModelSize = RecurrentSize | NgramSize | ConvSize
+TEACHER_FAMILIES: dict[str, type[_Strict]] = {"recurrent": RecurrentSize, "ngram": NgramSize, "conv": ConvSize}
+
+
+def family_of(size: Any) -> str:
+    """The family a size (a model, a dict or a preset name) describes; no family field means recurrent."""
+    if isinstance(size, str):
+        preset = SIZE_PRESETS.get(size)
+        return preset.family if preset is not None else size
+    if isinstance(size, dict):
+        return size.get("family") or "recurrent"
+    return getattr(size, "family", "recurrent")
+
+
+TeacherSize = Annotated[
+    Annotated[RecurrentSize, Tag("recurrent")] | Annotated[NgramSize, Tag("ngram")] | Annotated[ConvSize, Tag("conv")],
+    Discriminator(family_of),
+]
 
 
 class DistillConfig(_Strict):
@@ -109,27 +196,90 @@ class TrainConfig(_Strict):
         return self.teacher_epochs if self.teacher_epochs is not None else self.epochs
 
 
-# Presets: the notebook's two models and one small enough for tests on a CPU.
-NOTEBOOK_TEACHER = ModelSize(embedding_dim=128, lstm_units=64, gru_units=128)
-NOTEBOOK_STUDENT = ModelSize(embedding_dim=64, lstm_units=32, gru_units=32)
-TINY = ModelSize(embedding_dim=8, lstm_units=4, gru_units=4)
+# Presets: the notebook's two models, the other teacher families' defaults, and small ones for tests.
+NOTEBOOK_TEACHER = RecurrentSize(embedding_dim=128, lstm_units=64, gru_units=128)
+NOTEBOOK_STUDENT = RecurrentSize(embedding_dim=64, lstm_units=32, gru_units=32)
+TINY = RecurrentSize(embedding_dim=8, lstm_units=4, gru_units=4)
 SIZE_PRESETS: dict[str, ModelSize] = {
     "notebook-teacher": NOTEBOOK_TEACHER,
     "notebook-student": NOTEBOOK_STUDENT,
     "tiny": TINY,
+    "ngram": NgramSize(),
+    "conv": ConvSize(),
+    "tiny-ngram": NgramSize(embedding_dim=8, bigram_buckets=64),
+    "tiny-conv": ConvSize(embedding_dim=8, filters=4, kernel_sizes=(2, 3)),
 }
+
+#: The sizes a teacher gets when its family is chosen without sizes.
+FAMILY_DEFAULT_SIZES: dict[str, ModelSize] = {"recurrent": NOTEBOOK_TEACHER, "ngram": SIZE_PRESETS["ngram"],
+                                              "conv": SIZE_PRESETS["conv"]}
+
+#: What switching the teacher to a family brings along unless the user sets it: the settings
+#: measured best for that family (bench/results/families.md). The recurrent recipe is
+#: RunConfig's own defaults, the notebook's, so a config without a family is unchanged.
+FAMILY_RECIPES: dict[str, dict[str, Any]] = {
+    "recurrent": {"data.teacher_maxlen": None, "train.teacher_epochs": None,
+                  "distill.alpha": 0.1, "distill.temperature": 10.0},
+    "ngram": {"data.teacher_maxlen": 400, "train.teacher_epochs": 4,
+              "distill.alpha": 0.1, "distill.temperature": 10.0},
+    "conv": {"data.teacher_maxlen": 400, "train.teacher_epochs": 4,
+             "distill.alpha": 0.1, "distill.temperature": 10.0},
+}
+
+
+def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if isinstance(child, BaseModel):
+            child = child.model_dump()
+        if not isinstance(child, dict):
+            child = {}
+        node[part] = child = dict(child)
+        node = child
+    node[parts[-1]] = value
+
+
+def _is_set(tree: dict[str, Any], path: str) -> bool:
+    """Whether ``path`` was given (a model section counts the fields it was built with).
+
+    A section that is neither a mapping nor a model counts as given: validation reports it.
+    """
+    section, _, name = path.partition(".")
+    node = tree.get(section)
+    if isinstance(node, BaseModel):
+        return name in node.model_fields_set
+    if isinstance(node, dict):
+        return name in node
+    return node is not None
 
 
 class RunConfig(_Strict):
     name: str = Field("", max_length=200, description="Free-text label shown in the dashboard.")
     data: DataConfig = DataConfig()
-    teacher: ModelSize = NOTEBOOK_TEACHER
-    student: ModelSize = NOTEBOOK_STUDENT
+    teacher: TeacherSize = NOTEBOOK_TEACHER
+    student: RecurrentSize = NOTEBOOK_STUDENT
     distill: DistillConfig = DistillConfig()
     train: TrainConfig = TrainConfig()
     teacher_from: str | None = Field(
         None, description="Reuse the teacher of this earlier run id instead of training one."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_recipe(cls, raw: Any) -> Any:
+        """A teacher family's measured settings fill whatever the config leaves unset."""
+        if not isinstance(raw, dict):
+            return raw
+        recipe = FAMILY_RECIPES.get(family_of(raw.get("teacher") or {}))
+        if not recipe:
+            return raw
+        out = dict(raw)
+        for path, value in recipe.items():
+            if not _is_set(out, path):
+                _set_path(out, path, value)
+        return out
 
     # -- derived -----------------------------------------------------------------
     def teacher_params(self) -> int:
@@ -152,7 +302,8 @@ class RunConfig(_Strict):
         t = self.train
         material = {
             "teacher": self.teacher.model_dump(),
-            "data": {k: getattr(d, k) for k in ("vocab_size", "maxlen", "train_limit", "val_fraction", "validate_on")},
+            "data": {"maxlen": d.teacher_length,
+                     **{k: getattr(d, k) for k in ("vocab_size", "train_limit", "val_fraction", "validate_on")}},
             "data_file": _file_identity(d.path),
             "train": {
                 "epochs": t.teacher_epoch_count,
@@ -164,6 +315,25 @@ class RunConfig(_Strict):
             material["data"]["test_limit"] = d.test_limit
         blob = json.dumps(material, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    def scratch_key(self, seed_index: int) -> str:
+        """Hash of everything that determines the scratch student of one seed (not the teacher, alpha or T).
+
+        A sweep over alpha and T, or over teachers, trains the same scratch baseline again and
+        again; runs with equal keys reuse the first one's result, which is also what makes
+        their paired comparison exact: same initial weights, same data order, same model.
+        """
+        d, t = self.data, self.train
+        material = {
+            "student": self.student.model_dump(),
+            "data": {k: getattr(d, k) for k in ("vocab_size", "maxlen", "train_limit", "test_limit", "val_fraction",
+                                                 "validate_on")},
+            "data_file": _file_identity(d.path),
+            "train": {k: getattr(t, k) for k in ("epochs", "batch_size", "learning_rate", "seed", "keep_best",
+                                                  "monitor", "patience", "mixed_precision")},
+            "seed_index": seed_index,
+        }
+        return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- I/O ---------------------------------------------------------------------
     def to_json(self) -> str:
@@ -185,12 +355,18 @@ def _file_identity(path: str | None) -> str | None:
 
 
 def param_count(size: ModelSize, vocab_size: int) -> int:
-    """Parameters of the classifier, equal to Keras' count, without importing TensorFlow.
-
-    Embedding V*E; each LSTM direction 4*(in*u + u*u + u); each GRU direction (reset_after,
-    Keras' default and the cuDNN layout) 3*(in*u + u*u) + 2*3*u; Dense(2) on 2*gru + bias.
-    """
-    e, lu, gu = size.embedding_dim, size.lstm_units, size.gru_units
+    """Parameters of the classifier, equal to Keras' count, without importing TensorFlow."""
+    e = size.embedding_dim
+    if isinstance(size, NgramSize):
+        # unigram table V*E, bigram table B*E, Dense(2) on the E-wide average
+        return vocab_size * e + size.bigram_buckets * e + 2 * e + 2
+    if isinstance(size, ConvSize):
+        # embedding V*E; per width k a Conv1D of k*E*F weights + F biases; Dense(2) on the pooled k-count*F
+        convs = sum(k * e * size.filters + size.filters for k in size.kernel_sizes)
+        return vocab_size * e + convs + 2 * len(size.kernel_sizes) * size.filters + 2
+    # Embedding V*E; each LSTM direction 4*(in*u + u*u + u); each GRU direction (reset_after, Keras'
+    # default and the cuDNN layout) 3*(in*u + u*u) + 2*3*u; Dense(2) on 2*gru + bias.
+    lu, gu = size.lstm_units, size.gru_units
     embedding = vocab_size * e
     lstm = 2 * 4 * (e * lu + lu * lu + lu)
     gru_in = 2 * lu
@@ -203,9 +379,14 @@ def param_count(size: ModelSize, vocab_size: int) -> int:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    loc = ".".join(str(p) for p in error["loc"]) or "config"
+    parts = [str(p) for p in error["loc"]]
+    if len(parts) > 1 and parts[0] == "teacher" and parts[1] in TEACHER_FAMILIES:
+        del parts[1]  # pydantic's union tag: `teacher.ngram.embedding_dim` -> `teacher.embedding_dim`
+    loc = ".".join(parts) or "config"
     msg = error["msg"]
     kind = error["type"]
+    if kind == "union_tag_invalid":
+        return f"{loc}.family: unknown family {error['ctx']['tag']!r}; allowed: {', '.join(TEACHER_FAMILIES)}"
     if kind == "extra_forbidden":
         return f"{loc}: unknown field (check the spelling; `python -m kdcore schema` lists every field)"
     given = error.get("input")
@@ -232,10 +413,15 @@ def _expand_presets(raw: dict[str, Any]) -> dict[str, Any]:
     for role in ("teacher", "student"):
         value = out.get(role)
         if isinstance(value, str):
-            if value not in SIZE_PRESETS:
-                raise ConfigError([f"{role}: unknown preset {value!r}; allowed: {', '.join(SIZE_PRESETS)}"])
-            out[role] = SIZE_PRESETS[value].model_dump()
+            out[role] = _preset(role, value).model_dump()
     return out
+
+
+def _preset(role: str, name: str) -> ModelSize:
+    allowed = [n for n, size in SIZE_PRESETS.items() if role == "teacher" or size.family == "recurrent"]
+    if name not in allowed:
+        raise ConfigError([f"{role}: unknown preset {name!r}; allowed: {', '.join(allowed)}"])
+    return SIZE_PRESETS[name]
 
 
 def load_config(path: str | Path) -> RunConfig:
@@ -253,28 +439,46 @@ def load_config(path: str | Path) -> RunConfig:
 
 
 def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) -> RunConfig:
-    """Apply ``section.field=value`` strings (values parsed as YAML scalars) and revalidate."""
+    """Apply ``section.field=value`` strings (values parsed as YAML scalars) and revalidate.
+
+    Overrides that pick the teacher (``teacher=ngram``, ``teacher.family=conv``) go first, so
+    order does not matter. A new family starts from its default sizes, and it brings its recipe
+    (:data:`FAMILY_RECIPES`) for every recipe field that no override sets.
+    """
     raw = config.model_dump() if isinstance(config, RunConfig) else dict(config)
     problems: list[str] = []
+    parsed: list[tuple[list[str], Any]] = []
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             problems.append(f"--set {item!r}: expected section.field=value, e.g. distill.alpha=0.5")
             continue
-        parts = key.strip().split(".")
+        parsed.append((key.strip().split("."), _parse_value(value)))
+    if problems:
+        raise ConfigError(problems)
+    family_before = family_of(raw.get("teacher") or {})
+    parsed.sort(key=lambda kv: kv[0] not in (["teacher"], ["teacher", "family"]))
+    for parts, value in parsed:
+        if parts == ["teacher", "family"] and value != family_of(raw.get("teacher") or {}):
+            default = FAMILY_DEFAULT_SIZES.get(value)  # the new family's default sizes
+            raw["teacher"] = default.model_dump() if default is not None else {"family": value}
         node = raw
         for depth, part in enumerate(parts[:-1]):
             child = node.get(part)
-            if depth == 0 and part in ("teacher", "student") and isinstance(child, str) and child in SIZE_PRESETS:
-                child = SIZE_PRESETS[child].model_dump()  # `teacher=tiny` then `teacher.gru_units=8`
+            if depth == 0 and part in ("teacher", "student") and isinstance(child, str):
+                child = _preset(part, child).model_dump()  # `teacher=tiny` then `teacher.gru_units=8`
                 node[part] = child
             if not isinstance(child, dict):
                 child = {}
                 node[part] = child
             node = child
-        node[parts[-1]] = _parse_value(value)
-    if problems:
-        raise ConfigError(problems)
+        node[parts[-1]] = value
+    family_after = family_of(raw.get("teacher") or {})
+    if family_after != family_before and family_after in FAMILY_RECIPES:
+        given = {".".join(parts) for parts, _ in parsed}
+        for path, value in FAMILY_RECIPES[family_after].items():
+            if path not in given:
+                _set_path(raw, path, value)
     return config_from_dict(raw)
 
 
@@ -304,20 +508,33 @@ _BOUND_SYMBOLS = {"Ge": ">=", "Gt": ">", "Le": "<=", "Lt": "<"}
 
 
 def field_reference() -> list[dict[str, Any]]:
-    """Every field with its default and constraints, for the README and ``kdcore schema``."""
+    """Every field with its default and constraints, for the README and ``kdcore schema``.
+
+    The teacher's fields are listed per family, ``teacher.filters (conv)``, with that family's defaults.
+    """
     rows: list[dict[str, Any]] = []
     defaults = RunConfig().model_dump()
 
-    def walk(model: type[BaseModel], prefix: str, defaults_here: dict[str, Any]) -> None:
+    def walk(model: type[BaseModel], prefix: str, defaults_here: dict[str, Any], family: str = "") -> None:
         for name, field in model.model_fields.items():
+            if model is RunConfig and name == "teacher":
+                for fam, cls in TEACHER_FAMILIES.items():
+                    here = defaults["teacher"] if fam == "recurrent" else SIZE_PRESETS[fam].model_dump()
+                    walk(cls, "teacher.", here, fam)
+                continue
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, f"{prefix}{name}.", defaults_here.get(name, {}))
                 continue
+            if name == "family" and family:
+                if family == "recurrent":  # one row for the choice itself
+                    rows.append({"field": "teacher.family", "default": "recurrent",
+                                 "allowed": f"one of {list(TEACHER_FAMILIES)}", "description": field.description})
+                continue
             limits = [f"{_BOUND_SYMBOLS[type(m).__name__]} {getattr(m, type(m).__name__.lower())}"
                       for m in field.metadata if type(m).__name__ in _BOUND_SYMBOLS]
             rows.append({
-                "field": prefix + name,
+                "field": prefix + name + (f" ({family})" if family else ""),
                 "default": defaults_here.get(name),
                 "allowed": ", ".join(limits) if limits else _type_name(annotation),
                 "description": field.description or "",

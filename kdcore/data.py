@@ -14,6 +14,7 @@ import os
 import pickle
 import socket
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -197,7 +198,16 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
 
 
 def load_splits(config: DataConfig, seed: int) -> Splits:
-    """Train / validation / test matrices for one run, as the config describes."""
+    """Train / validation / test matrices for one run, as the config describes, padded to ``maxlen``."""
+    return load_split_views(config, seed, [config.maxlen])[config.maxlen]
+
+
+def load_split_views(config: DataConfig, seed: int, maxlens: Iterable[int]) -> dict[int, Splits]:
+    """The same rows and split padded to each length: a teacher may read more of a review than its student.
+
+    The file is read once, and the validation split depends on the labels and the seed only,
+    so row ``i`` of every view is the same review.
+    """
     path = resolve_path(config.path)
     x_train, y_train, x_test, y_test = keras_layout(*read_raw(path), num_words=config.vocab_size)
     if config.train_limit:
@@ -206,14 +216,17 @@ def load_splits(config: DataConfig, seed: int) -> Splits:
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
     y_train = y_train.astype(np.int32)
     y_test = y_test.astype(np.int32)
-    x_train_m, x_test_m = pad(x_train, config.maxlen), pad(x_test, config.maxlen)
-    if config.validate_on == "test":
-        x_val, y_val = x_test_m, y_test
-    else:
+    if config.validate_on == "val":
         keep, held = stratified_split(y_train, config.val_fraction, seed)
         if len(held) == 0 or len(keep) == 0:
             raise DataError(f"data.val_fraction={config.val_fraction} leaves an empty split of "
                             f"{len(y_train)} training reviews; use more data or another fraction")
-        x_val, y_val = x_train_m[held], y_train[held]
-        x_train_m, y_train = x_train_m[keep], y_train[keep]
-    return Splits(x_train_m, y_train, x_val, y_val, x_test_m, y_test, source=str(path))
+    views: dict[int, Splits] = {}
+    for maxlen in maxlens:
+        x_train_m, x_test_m = pad(x_train, maxlen), pad(x_test, maxlen)
+        if config.validate_on == "test":
+            views[maxlen] = Splits(x_train_m, y_train, x_test_m, y_test, x_test_m, y_test, source=str(path))
+        else:
+            views[maxlen] = Splits(x_train_m[keep], y_train[keep], x_train_m[held], y_train[held], x_test_m, y_test,
+                                   source=str(path))
+    return views

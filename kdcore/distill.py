@@ -22,6 +22,7 @@ from keras import ops
 
 TOKENS = "tokens"
 TEACHER_LOGITS = "teacher_logits"
+TEACHER_TOKENS = "teacher_tokens"  # the teacher's own view of the batch, when it reads longer reviews
 
 
 class DistillationLoss:
@@ -73,8 +74,9 @@ class Distiller(keras.Model):
     """Trains ``student`` on labels and on a frozen teacher's logits.
 
     Two ways to get the teacher's logits, with the same loss: pass ``teacher`` and plain
-    token batches (the teacher runs on every step), or pass ``teacher=None`` and batches of
-    ``{"tokens": x, "teacher_logits": logits}`` computed once by :func:`teacher_logits`.
+    token batches (the teacher runs on every step; batches of ``{"tokens": x,
+    "teacher_tokens": xt}`` when it reads its own, longer view), or pass ``teacher=None`` and
+    batches of ``{"tokens": x, "teacher_logits": logits}`` computed once by :func:`teacher_logits`.
     Only the student's weights are trainable; saving the student (not this model) gives a
     file without the teacher inside.
     """
@@ -101,7 +103,10 @@ class Distiller(keras.Model):
             return ops.stop_gradient(x[TEACHER_LOGITS])
         if self.teacher is None:
             raise ValueError("Distiller without a teacher needs batches with 'teacher_logits'")
-        tokens = x[TOKENS] if isinstance(x, dict) else x
+        if isinstance(x, dict):
+            tokens = x.get(TEACHER_TOKENS, x[TOKENS])
+        else:
+            tokens = x
         return ops.stop_gradient(self.teacher(tokens, training=False))
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,

@@ -1,4 +1,4 @@
-"""The notebook's text classifier, built from a :class:`~kdcore.config.ModelSize`.
+"""Classifiers from their sizes: the notebook's recurrent model here, other teacher families in ``teachers``.
 
 Embedding -> BiLSTM(return_sequences) -> BiGRU -> Dense(2 logits). The recurrent layers
 keep Keras' defaults (tanh, sigmoid, no recurrent dropout, no unroll, GRU reset_after)
@@ -12,11 +12,21 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from kdcore.config import ModelSize
+from kdcore.config import ConvSize, ModelSize, NgramSize, RecurrentSize
+from kdcore.teachers import build_conv, build_ngram
 
 
 def build_classifier(size: ModelSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
-    """A fresh, untrained classifier; its weights depend on Keras' global seed."""
+    """A fresh, untrained classifier of the size's family; its weights depend on Keras' global seed."""
+    if isinstance(size, NgramSize):
+        return build_ngram(size, vocab_size, maxlen, name)
+    if isinstance(size, ConvSize):
+        return build_conv(size, vocab_size, maxlen, name)
+    return build_recurrent(size, vocab_size, maxlen, name)
+
+
+def build_recurrent(size: RecurrentSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
+    """Embedding -> BiLSTM -> BiGRU -> Dense(2), the notebook's model."""
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
     x = layers.Embedding(vocab_size, size.embedding_dim, name="embedding")(inputs)
     if size.embedding_dropout > 0:

@@ -37,6 +37,11 @@ def teachers_dir(home: str | os.PathLike[str] | None = None) -> Path:
     return home_dir(home) / "teachers"
 
 
+def baselines_dir(home: str | os.PathLike[str] | None = None) -> Path:
+    """Finished scratch students, shared by every run that would train the same one (keyed by a hash)."""
+    return home_dir(home) / "baselines"
+
+
 def store_path(home: str | os.PathLike[str] | None = None) -> Path:
     return home_dir(home) / "kdstudio.sqlite3"
 

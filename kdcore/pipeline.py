@@ -23,12 +23,12 @@ import keras
 import numpy as np
 
 from kdcore import summary as summarise
-from kdcore.config import RunConfig, param_count
-from kdcore.data import Splits, load_splits
+from kdcore.config import ConfigError, RunConfig, config_from_dict, param_count
+from kdcore.data import Splits, load_split_views
 from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
 from kdcore.paths import run_dir as run_folder
-from kdcore.paths import teachers_dir
+from kdcore.paths import baselines_dir, teachers_dir
 from kdcore.progress import NullReporter, ProgressEvent, Reporter, arm_name
 from kdcore.training import ArmCheckpoint, ArmSpec, ArmState, train_arm
 
@@ -87,6 +87,7 @@ class _Experiment:
         self.jit = _jit_setting(config.train.jit_compile, device)
         self.arms: dict[str, dict[str, Any]] = {}
         self.histories: dict[str, list[dict[str, float]]] = {}
+        self.reused_scratch: list[str] = []
 
     def log(self, message: str) -> None:
         self.reporter.report(ProgressEvent("log", message=message))
@@ -136,7 +137,11 @@ class _Experiment:
 
     # -- teacher -------------------------------------------------------------------------
     def teacher_logits(self, splits: Splits) -> np.ndarray:
-        """Train, resume or reuse the teacher; return its logits on the training rows."""
+        """Train, resume or reuse the teacher; return its logits on the training rows.
+
+        ``splits`` is the teacher's view of the data (padded to its own length); its rows
+        are the student's rows, so the logits line up with the student's batches.
+        """
         c = self.config
         checkpoint = ArmCheckpoint(self.checkpoints, "teacher")
         logits_path = self.checkpoints / "teacher_logits.npy"
@@ -157,8 +162,8 @@ class _Experiment:
         else:
             self.teacher_source = "trained"
             keras.utils.set_random_seed(c.train.seed)
-            teacher = compile_classifier(build_classifier(c.teacher, c.data.vocab_size, c.data.maxlen, "teacher"),
-                                         c.train.learning_rate, self.jit)
+            teacher = compile_classifier(build_classifier(c.teacher, c.data.vocab_size, c.data.teacher_length,
+                                                          "teacher"), c.train.learning_rate, self.jit)
             spec = self.spec("teacher", teacher, teacher, splits.x_train, splits, c.train.teacher_epoch_count,
                              c.train.seed)
             state = train_arm(spec, checkpoint, self.reporter, self.tick_interval)
@@ -232,12 +237,59 @@ class _Experiment:
         arm = arm_name("scratch", seed_index)
         checkpoint = ArmCheckpoint(self.checkpoints, arm)
         state = checkpoint.load()
-        if not state.finished:
+        if not state.finished and not self._reuse_scratch(seed_index, arm, checkpoint):
             scratch = self._fresh_student("scratch", initial)
             state = train_arm(self.spec(arm, scratch, scratch, splits.x_train, splits, c.train.epochs, seed),
                               checkpoint, self.reporter, self.tick_interval)
             self.finish_arm(arm, scratch, state, checkpoint, splits, params, len(splits.y_train))
-        self.record(arm, state)
+        if arm not in self.reused_scratch:
+            self._publish_scratch(seed_index, arm, checkpoint)  # also a resumed run's, if not offered yet
+        self.record(arm, checkpoint.load())
+
+    def _baseline_dir(self, seed_index: int) -> Path:
+        return baselines_dir(self.home) / self.config.scratch_key(seed_index)
+
+    def _reuse_scratch(self, seed_index: int, arm: str, checkpoint: ArmCheckpoint) -> bool:
+        """Take an identical scratch student's result from an earlier run; its curves are replayed."""
+        folder = self._baseline_dir(seed_index)
+        if not (folder / "scratch.json").exists():  # (not ArmCheckpoint: it would create the folder)
+            return False
+        state = ArmState(**json.loads((folder / "scratch.json").read_text()))
+        if not state.finished:
+            return False
+        if arm in SAVED_ARMS:
+            model_file = folder / "scratch.keras"
+            if not model_file.exists():
+                return False
+            shutil.copyfile(model_file, self.folder / f"{arm}.keras")
+        self.log(f"{arm}: reused the identical scratch student of an earlier run (same student, data, seed and "
+                 f"training settings; key {self.config.scratch_key(seed_index)}).")
+        for row in state.history:
+            epoch = int(row["epoch"])
+            self.reporter.report(ProgressEvent("epoch_end", arm, epoch, 1, 1, state.epochs_done,
+                                               {k: v for k, v in row.items() if k != "epoch"}))
+        checkpoint.save_state(state)
+        assert state.result is not None
+        self.reporter.report(ProgressEvent("arm_end", arm, state.epochs_done, 0, 0, state.epochs_done,
+                                           {"test_accuracy": state.result["test_accuracy"],
+                                            "test_loss": state.result["test_loss"]}))
+        self.reused_scratch.append(arm)
+        return True
+
+    def _publish_scratch(self, seed_index: int, arm: str, checkpoint: ArmCheckpoint) -> None:
+        """Offer a finished scratch student to later runs that would train the same one."""
+        target = self._baseline_dir(seed_index)
+        if target.exists():
+            return
+        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(checkpoint.state_path, tmp / "scratch.json")
+        if arm in SAVED_ARMS:
+            shutil.copyfile(self.folder / f"{arm}.keras", tmp / "scratch.keras")
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another run published the same baseline first
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def _fresh_student(self, name: str, initial: list[np.ndarray]) -> keras.Model:
         c = self.config
@@ -278,13 +330,20 @@ def _best_index(history: list[dict[str, float]], monitor: str) -> int | None:
 
 def _check_compatible(earlier: dict[str, Any], config: RunConfig) -> None:
     """A teacher trained on other inputs cannot be distilled from: say which field differs."""
-    for key in ("vocab_size", "maxlen"):
-        theirs, ours = earlier["data"][key], getattr(config.data, key)
-        if theirs != ours:
-            raise ValueError(f"teacher_from: the earlier run used data.{key}={theirs}, this run {ours}; they must match")
-    if earlier["teacher"] != config.teacher.model_dump():
-        raise ValueError("teacher_from: the earlier run's teacher sizes differ from this run's teacher fields; "
-                         "set the teacher fields to the earlier run's")
+    try:
+        theirs = config_from_dict(earlier)
+    except ConfigError as e:
+        raise ValueError(f"teacher_from: the earlier run's config no longer validates ({e})") from e
+    if theirs.data.vocab_size != config.data.vocab_size:
+        raise ValueError(f"teacher_from: the earlier run used data.vocab_size={theirs.data.vocab_size}, this run "
+                         f"{config.data.vocab_size}; they must match")
+    if theirs.data.teacher_length != config.data.teacher_length:
+        raise ValueError(f"teacher_from: the earlier run's teacher read {theirs.data.teacher_length} tokens per review, "
+                         f"this run's would read {config.data.teacher_length} (data.teacher_maxlen, else data.maxlen); "
+                         f"set data.teacher_maxlen={theirs.data.teacher_length}")
+    if theirs.teacher != config.teacher:
+        raise ValueError("teacher_from: the earlier run's teacher (family and sizes) differs from this run's teacher "
+                         "fields; set the teacher fields to the earlier run's")
 
 
 def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
@@ -300,12 +359,13 @@ def _set_precision(mode: str) -> str:
 
 
 def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None = None, *,
-                   home: Path | None = None, tick_interval: float = 0.5) -> dict[str, Any]:
+                   home: Path | None = None, tick_interval: float = 0.5, students: bool = True) -> dict[str, Any]:
     """Run (or resume) the experiment in ``run_dir`` and return its summary (also ``summary.json``).
 
     ``reporter`` receives progress events and is asked between batches whether to stop;
     if it says so, :class:`~kdcore.progress.RunCancelled` is raised and finished arms'
-    artifacts stay on disk.
+    artifacts stay on disk. ``students=False`` trains (or reuses) the teacher only, to
+    measure teachers or fill the teacher cache for later runs.
     """
     reporter = reporter or NullReporter()
     run_dir = Path(run_dir)
@@ -316,11 +376,15 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
     try:
         device = device_description()
         exp = _Experiment(config, run_dir, reporter, home, tick_interval, device)
-        splits = load_splits(config.data, config.train.seed)
+        d = config.data
+        views = load_split_views(d, config.train.seed, {d.maxlen, d.teacher_length})
+        splits = views[d.maxlen]
+        lengths = (f"{d.maxlen} tokens" if d.teacher_length == d.maxlen
+                   else f"{d.teacher_length} tokens for the teacher, {d.maxlen} for the students")
         exp.log(f"Device: {device}. Data: {len(splits.y_train):,} train, {len(splits.y_val):,} validation "
-                f"({config.data.validate_on}), {len(splits.y_test):,} test reviews from {splits.source}.")
-        logits = exp.teacher_logits(splits)
-        for seed_index in range(config.train.seeds):
+                f"({d.validate_on}), {len(splits.y_test):,} test reviews from {splits.source}; {lengths}.")
+        logits = exp.teacher_logits(views[d.teacher_length])
+        for seed_index in range(config.train.seeds if students else 0):
             exp.student_pair(seed_index, splits, logits)
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -332,6 +396,7 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
         "teacher_reused": exp.teacher_source not in ("trained", "resumed"),
         "teacher_source": exp.teacher_source,
         "teacher_key": config.teacher_key(),
+        "scratch_reused": exp.reused_scratch,
         "data": {"train": len(splits.y_train), "val": len(splits.y_val), "test": len(splits.y_test),
                  "validate_on": config.data.validate_on, "source": splits.source},
         "compression": config.compression(),

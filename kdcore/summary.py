@@ -60,6 +60,11 @@ def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any]) -> 
     """One paragraph that answers "did distillation pay here?", with the likely reason if not."""
     teacher = arms.get("teacher", {})
     student_mean = seeds["student"]["mean"]
+    if student_mean is None:
+        best = f", best epoch {teacher['best_epoch']}" if teacher.get("best_epoch") else ""
+        val = teacher.get("val_accuracy")
+        return (f"Teacher only: {teacher.get('test_accuracy', 0):.1%} test accuracy"
+                f"{f' ({val:.1%} validation{best})' if val is not None else ''}; no student was trained.")
     if "scratch" not in seeds:
         return (f"Distilled student: {student_mean:.1%} test accuracy, "
                 f"{teacher.get('test_accuracy', 0):.1%} for the teacher; no scratch baseline was trained.")
@@ -92,6 +97,7 @@ def _teacher_problem(teacher: Mapping[str, Any], scratch_acc: float) -> str:
                 "student copied its mistakes. Try teacher dropout, keep-best weights, or fewer teacher epochs.")
     if test is not None and test <= scratch_acc + 0.005:
         return (f"Likely reason: the teacher ({test:.1%} test accuracy) is no stronger than the student trained "
-                "alone, so its soft targets carry little extra knowledge. Train a stronger teacher, or raise alpha.")
+                "alone, so its soft targets carry little extra knowledge. Train a stronger teacher (another "
+                "family: teacher.family=ngram), or raise alpha.")
     return ("Likely reason: these alpha/temperature settings weight the teacher's soft targets in a way that "
             "does not help here; try a higher alpha or a lower temperature.")

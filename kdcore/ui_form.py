@@ -11,7 +11,17 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from kdcore.config import SIZE_PRESETS, ConfigError, RunConfig, config_from_dict, param_count
+from kdcore.config import (
+    FAMILY_DEFAULT_SIZES,
+    FAMILY_RECIPES,
+    SIZE_PRESETS,
+    TEACHER_FAMILIES,
+    ConfigError,
+    RunConfig,
+    config_from_dict,
+    family_of,
+    param_count,
+)
 
 #: Prefix of every New-run widget key; the rest of the key is the config field's dotted path,
 #: so a validation problem (``student.lstm_units: ...``) maps straight back to its widget.
@@ -27,9 +37,14 @@ FIELD_LABELS: dict[str, str] = {
     "data.test_limit": "Test reviews",
     "data.val_fraction": "Validation fraction",
     "data.validate_on": "Validate on",
+    "data.teacher_maxlen": "Teacher · review length (tokens)",
+    "teacher.family": "Teacher · family",
     "teacher.embedding_dim": "Teacher · embedding dim",
     "teacher.lstm_units": "Teacher · LSTM units",
     "teacher.gru_units": "Teacher · GRU units",
+    "teacher.bigram_buckets": "Teacher · bigram buckets",
+    "teacher.filters": "Teacher · filters per width",
+    "teacher.kernel_sizes": "Teacher · kernel widths",
     "teacher.embedding_dropout": "Teacher · embedding dropout",
     "teacher.dropout": "Teacher · dropout",
     "student.embedding_dim": "Student · embedding dim",
@@ -57,10 +72,33 @@ FIELD_LABELS: dict[str, str] = {
 }
 #: Fields where an empty widget means "not set" (None) rather than an empty string.
 _EMPTY_IS_NONE = {"data.path", "teacher_from"}
-SIZE_FIELDS = ("embedding_dim", "lstm_units", "gru_units", "embedding_dropout", "dropout")
+#: Size fields of each family, in the order the form shows them (the family itself excluded).
+FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
+    family: tuple(name for name in cls.model_fields if name != "family") for family, cls in TEACHER_FAMILIES.items()
+}
+SIZE_FIELDS = FAMILY_FIELDS["recurrent"]
+FAMILY_LABELS = {"recurrent": "Recurrent (BiLSTM + BiGRU, the notebook's)",
+                 "ngram": "Bag of n-grams (fastText-style)", "conv": "Convolutional (Conv1D widths)"}
+FAMILY_CAPTIONS = {
+    "recurrent": "Embedding → BiLSTM → BiGRU → Dense(2). LSTM and GRU units are per direction.",
+    "ngram": "Unigram + hashed-bigram embeddings, averaged over the review → Dense(2).",
+    "conv": "Embedding → one Conv1D per kernel width → max over time → Dense(2).",
+}
 CUSTOM_PRESET = "custom"
 PRESET_LABELS = {CUSTOM_PRESET: "Custom", "notebook-teacher": "Notebook teacher",
-                 "notebook-student": "Notebook student", "tiny": "Tiny (for tests)"}
+                 "notebook-student": "Notebook student", "tiny": "Tiny (for tests)", "ngram": "N-gram teacher",
+                 "conv": "Conv teacher", "tiny-ngram": "Tiny n-gram (for tests)", "tiny-conv": "Tiny conv (for tests)"}
+
+
+def role_presets(role: str) -> list[str]:
+    """Presets offered for a role: every family for the teacher, recurrent ones for the student."""
+    names = [n for n, size in SIZE_PRESETS.items() if role == "teacher" or size.family == "recurrent"]
+    return [CUSTOM_PRESET, *names]
+
+
+def role_fields(role: str, family: str | None) -> tuple[str, ...]:
+    """The size fields the form shows (and submits) for a role as its family stands."""
+    return FAMILY_FIELDS.get(family or "recurrent", SIZE_FIELDS) if role == "teacher" else SIZE_FIELDS
 
 
 def form_key(path: str) -> str:
@@ -84,10 +122,29 @@ VALIDATE_ON_LABELS = {"val": "Held-out validation split", "test": "Test set (not
 
 
 def teacher_fields(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Form values that must match a reused teacher: its sizes and the vocabulary/length it read."""
+    """Form values that must match a reused teacher: its family and sizes, the vocabulary and length it read."""
     values = form_values(config)
-    keep = [f"teacher.{name}" for name in SIZE_FIELDS] + ["data.vocab_size", "data.maxlen"]
-    return {form_key(path): values[form_key(path)] for path in keep}
+    family = values[form_key("teacher.family")]
+    keep = ["teacher.family", *(f"teacher.{name}" for name in role_fields("teacher", family)), "data.vocab_size"]
+    out = {form_key(path): values[form_key(path)] for path in keep}
+    data = config.get("data") or {}
+    out[form_key("data.teacher_maxlen")] = data.get("teacher_maxlen") or data.get("maxlen")
+    return out
+
+
+def family_values(family: str) -> dict[str, Any]:
+    """Widget values that switch the teacher to a family: its default sizes and its recipe."""
+    size = FAMILY_DEFAULT_SIZES[family].model_dump()
+    values = {form_key(f"teacher.{name}"): _widget_value(f"teacher.{name}", size[name]) for name in size}
+    values.update({form_key(path): value for path, value in FAMILY_RECIPES[family].items()})
+    return values
+
+
+def _widget_value(path: str, value: Any) -> Any:
+    """Kernel widths show as editable text, ``3, 4, 5``."""
+    if path == "teacher.kernel_sizes" and isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return value
 
 
 def field_help(path: str) -> str:
@@ -96,6 +153,9 @@ def field_help(path: str) -> str:
 
     model: type[BaseModel] = RunConfig
     parts = path.split(".")
+    if parts[0] == "teacher" and len(parts) == 2:  # a union of families: the first that has the field
+        owners = [cls for cls in TEACHER_FAMILIES.values() if parts[1] in cls.model_fields]
+        return (owners[0].model_fields[parts[1]].description or "") if owners else ""
     for part in parts[:-1]:
         annotation = model.model_fields[part].annotation
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
@@ -144,6 +204,8 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
     older run that lacks a field gets that field's default rather than an error.
     """
     defaults = RunConfig().model_dump()
+    for size in FAMILY_DEFAULT_SIZES.values():  # fields of the other families, for when the user switches
+        defaults["teacher"] = {**size.model_dump(), **defaults["teacher"]}
     given = config.model_dump() if isinstance(config, RunConfig) else dict(config or {})
     values: dict[str, Any] = {}
     for path in FIELD_LABELS:
@@ -152,14 +214,18 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
             value = _get_path(defaults, path)
         if path in _EMPTY_IS_NONE and value is None:
             value = "" if path == "data.path" else None
-        values[form_key(path)] = value
+        values[form_key(path)] = _widget_value(path, value)
     return values
 
 
 def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
     """Nest the flat widget values back into RunConfig's shape (not yet validated)."""
     raw: dict[str, Any] = {}
+    family = values.get(form_key("teacher.family")) or "recurrent"
+    shown = {f"teacher.{name}" for name in role_fields("teacher", family)}
     for path in FIELD_LABELS:
+        if path.startswith("teacher.") and path != "teacher.family" and path not in shown:
+            continue  # another family's field, kept in the form for switching back
         value = values.get(form_key(path))
         if path in _EMPTY_IS_NONE and (value is None or (isinstance(value, str) and not value.strip())):
             value = None
@@ -194,16 +260,33 @@ def validate_form(values: Mapping[str, Any]) -> tuple[RunConfig | None, list[str
         return None, [label_problem(p) for p in e.problems]
 
 
-def preset_values(role: str, preset: str) -> dict[str, Any]:
-    """Widget values that put one model's sizes on a preset (role: teacher or student)."""
-    size = SIZE_PRESETS[preset].model_dump()
-    return {form_key(f"{role}.{name}"): size[name] for name in SIZE_FIELDS}
+def preset_values(role: str, preset: str, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Widget values that put one model on a preset (role: teacher or student).
+
+    A teacher preset of another family than the form's ``current`` one switches the family and
+    brings that family's recipe; one of the same family changes the sizes only.
+    """
+    size = SIZE_PRESETS[preset]
+    values: dict[str, Any] = {}
+    if role == "teacher" and size.family != (current or {}).get(form_key("teacher.family"), "recurrent"):
+        values.update(family_values(size.family))
+        values[form_key("teacher.family")] = size.family
+    dumped = size.model_dump()
+    values.update({form_key(f"{role}.{name}"): _widget_value(f"{role}.{name}", dumped[name])
+                   for name in role_fields(role, size.family)})
+    return values
 
 
 def matching_preset(values: Mapping[str, Any], role: str) -> str:
-    """The preset whose sizes the form shows for this role, else ``custom``."""
-    for name, size in SIZE_PRESETS.items():
-        if all(values.get(form_key(f"{role}.{f}")) == v for f, v in size.model_dump().items()):
+    """The preset whose family and sizes the form shows for this role, else ``custom``."""
+    family = (values.get(form_key("teacher.family")) or "recurrent") if role == "teacher" else "recurrent"
+    for name in role_presets(role)[1:]:
+        size = SIZE_PRESETS[name]
+        if size.family != family:
+            continue
+        dumped = size.model_dump()
+        if all(values.get(form_key(f"{role}.{f}")) == _widget_value(f"{role}.{f}", dumped[f])
+               for f in role_fields(role, family)):
             return name
     return CUSTOM_PRESET
 
@@ -225,17 +308,16 @@ def size_estimate(values: Mapping[str, Any]) -> SizeEstimate:
 
     Computed per model, so a typo in the teacher does not hide the student's count.
     """
-    from kdcore.config import ModelSize  # local: the model type only matters here
-
     raw = config_dict_from_form(values)
     vocab = raw.get("data", {}).get("vocab_size")
 
     def count(role: str) -> int | None:
+        sizes = raw.get(role, {})
+        cls = TEACHER_FAMILIES.get(family_of(sizes)) if role == "teacher" else TEACHER_FAMILIES["recurrent"]
         try:
-            size = ModelSize.model_validate(raw.get(role, {}))
-            if not isinstance(vocab, int) or vocab < 1:
+            if cls is None or not isinstance(vocab, int) or vocab < 1:
                 return None
-            return param_count(size, vocab)
+            return param_count(cls.model_validate(sizes), vocab)
         except (ValueError, TypeError):
             return None
 

@@ -94,9 +94,15 @@ def run_label(record: RunRecord) -> str:
 
 
 def size_text(size: Mapping[str, Any] | None) -> str:
-    """Embedding/LSTM/GRU sizes as one short cell: ``128/64/128``."""
+    """A model's sizes as one short cell: ``128/64/128`` (embedding/LSTM/GRU), ``n-gram 64d, 262,144 buckets``."""
     if not size:
         return "–"
+    family = size.get("family") or "recurrent"
+    if family == "ngram":
+        return f"n-gram {size.get('embedding_dim', '?')}d, {size.get('bigram_buckets', 0):,} buckets"
+    if family == "conv":
+        widths = ",".join(str(w) for w in size.get("kernel_sizes") or [])
+        return f"conv {size.get('embedding_dim', '?')}d, {size.get('filters', '?')}×[{widths}]"
     return "/".join(str(size.get(k, "?")) for k in ("embedding_dim", "lstm_units", "gru_units"))
 
 

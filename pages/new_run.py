@@ -5,9 +5,10 @@ import streamlit as st
 from kdcore import ui_entry
 from kdcore.charts import arm_label
 from kdcore.store import RunStore
-from kdcore.ui_form import (CUSTOM_PRESET, FIELD_LABELS, PRESET_KEY, PRESET_LABELS, SIZE_FIELDS, VALIDATE_ON_LABELS,
-                            field_help, form_key, matching_preset, prepare_form_state, preset_values, size_estimate,
-                            stash_form, teacher_fields, validate_form)
+from kdcore.ui_form import (CUSTOM_PRESET, FAMILY_CAPTIONS, FAMILY_LABELS, FIELD_LABELS, PRESET_KEY, PRESET_LABELS,
+                            VALIDATE_ON_LABELS, family_values, field_help, form_key, matching_preset,
+                            prepare_form_state, preset_values, role_fields, role_presets, size_estimate, stash_form,
+                            teacher_fields, validate_form)
 from kdcore.ui_format import fmt_params, run_label
 from kdcore.ui_progress import planned_arms
 
@@ -23,11 +24,17 @@ K = form_key
 def apply_preset(role: str) -> None:
     preset = state[PRESET_KEY + role]
     if preset != CUSTOM_PRESET:
-        state.update(preset_values(role, preset))
+        state.update(preset_values(role, preset, state))
 
 
 def size_edited(role: str) -> None:
     state[PRESET_KEY + role] = matching_preset(state, role)
+
+
+def family_chosen() -> None:
+    """A new teacher family brings its default sizes and its measured recipe (length, epochs, alpha, T)."""
+    state.update(family_values(state[K("teacher.family")]))
+    size_edited("teacher")
 
 
 def teacher_chosen() -> None:
@@ -72,7 +79,6 @@ with form:
 
     with st.container(border=True):
         st.subheader("Models", divider="gray")
-        st.caption("Embedding → BiLSTM → BiGRU → Dense(2). LSTM and GRU units are per direction.")
         finished = store.list_runs(["succeeded"])
         reusable = [None] + [r.id for r in finished]
         labels = {r.id: run_label(r) for r in finished}
@@ -81,14 +87,26 @@ with form:
         reuse = state[K("teacher_from")] is not None
         for role, col in zip(("teacher", "student"), st.columns(2, gap="medium")):
             col.markdown(f"**{role.capitalize()}**")
-            col.selectbox("Preset", list(PRESET_LABELS), key=PRESET_KEY + role, format_func=PRESET_LABELS.get,
-                          on_change=apply_preset, args=(role,), disabled=role == "teacher" and reuse)
-            for name in SIZE_FIELDS:
+            locked = role == "teacher" and reuse
+            col.selectbox("Preset", role_presets(role), key=PRESET_KEY + role, format_func=PRESET_LABELS.get,
+                          on_change=apply_preset, args=(role,), disabled=locked)
+            family = "recurrent"
+            if role == "teacher":
+                family = col.selectbox(FIELD_LABELS["teacher.family"], list(FAMILY_LABELS), key=K("teacher.family"),
+                                       format_func=FAMILY_LABELS.get, on_change=family_chosen, disabled=locked,
+                                       help=field_help("teacher.family"))
+            col.caption(FAMILY_CAPTIONS[family])
+            for name in role_fields(role, family):
                 path = f"{role}.{name}"
+                if name == "kernel_sizes":
+                    col.text_input(FIELD_LABELS[path], key=K(path), on_change=size_edited, args=(role,),
+                                   disabled=locked, help=field_help(path), placeholder="e.g. 3, 4, 5")
+                    continue
                 is_dropout = name.endswith("dropout")
                 number(path, col, step=0.05 if is_dropout else 8, format="%.2f" if is_dropout else "%d",
-                       on_change=size_edited, args=(role,), disabled=role == "teacher" and reuse)
+                       on_change=size_edited, args=(role,), disabled=locked)
             if role == "teacher":
+                number("data.teacher_maxlen", col, step=50, placeholder="same as the review length", disabled=locked)
                 col.selectbox(FIELD_LABELS["teacher_from"], reusable, key=K("teacher_from"),
                               format_func=lambda rid: "No: train a new teacher" if rid is None else labels.get(rid, rid),
                               on_change=teacher_chosen, help=field_help("teacher_from"))

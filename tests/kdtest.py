@@ -42,16 +42,20 @@ def write_synthetic_imdb(path: Path, n_train: int = 400, n_test: int = 200, seed
 
 
 def tiny_config(data_path: Path, *extra: str) -> RunConfig:
-    """A config that trains all three arms on synthetic data in seconds on a CPU."""
+    """A config that trains all three arms on synthetic data in seconds on a CPU.
+
+    ``extra`` overrides come last; one that picks the teacher (``teacher=tiny-ngram``) replaces
+    the small recurrent teacher's sizes.
+    """
+    other_teacher = any(item.startswith(("teacher=", "teacher.family=")) for item in extra)
+    teacher = [] if other_teacher else ["teacher.embedding_dim=16", "teacher.lstm_units=8", "teacher.gru_units=8"]
     return apply_overrides(
         RunConfig(),
         [
             f"data.path={data_path}",
             "data.vocab_size=200",
             "data.maxlen=40",
-            "teacher.embedding_dim=16",
-            "teacher.lstm_units=8",
-            "teacher.gru_units=8",
+            *teacher,
             "student=tiny",
             "train.epochs=2",
             "train.batch_size=32",

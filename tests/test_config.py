@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from kdcore.config import (
+    FAMILY_DEFAULT_SIZES,
     NOTEBOOK_STUDENT,
     NOTEBOOK_TEACHER,
     SIZE_PRESETS,
@@ -29,16 +30,34 @@ from kdcore.config import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def leaf_fields(model: BaseModel, prefix: str = "") -> set[str]:
-    """Dotted names of every non-model field, walked from the model classes themselves."""
+def leaf_fields(model: BaseModel, prefix: str = "", suffix: str = "") -> set[str]:
+    """Dotted names of every non-model field, walked from the model classes themselves.
+
+    The teacher's fields are named per family (``teacher.filters (conv)``), with one ``teacher.family``.
+    """
     names: set[str] = set()
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
-        if isinstance(value, BaseModel):
+        if prefix == "" and name == "teacher":
+            for family, size in FAMILY_DEFAULT_SIZES.items():
+                fields = leaf_fields(size, "teacher.", f" ({family})")
+                names |= {n for n in fields if not n.startswith("teacher.family")}
+            names.add("teacher.family")
+        elif isinstance(value, BaseModel):
             names |= leaf_fields(value, f"{prefix}{name}.")
         else:
-            names.add(prefix + name)
+            names.add(prefix + name + suffix)
     return names
+
+
+def default_of(name: str) -> Any:
+    """RunConfig()'s value of a field_reference row, ``teacher.filters (conv)`` from that family's defaults."""
+    path, _, family = name.partition(" (")
+    value: Any = FAMILY_DEFAULT_SIZES[family.rstrip(")")] if family else RunConfig()
+    parts = path.split(".")[1:] if family else path.split(".")
+    for part in parts:
+        value = getattr(value, part)
+    return value
 
 
 # ----------------------------------------------------------------------------- defaults and presets
@@ -80,12 +99,14 @@ def test_run_config__params_and_compression_of_the_notebook_models():
 
 @pytest.mark.parametrize("preset", sorted(SIZE_PRESETS))
 def test_apply_overrides__size_presets(preset: str):
-    # given / when: a preset named for both roles
-    config = apply_overrides(RunConfig(), [f"teacher={preset}", f"student={preset}"])
+    # given / when: a preset named for the teacher, and for the student where it is recurrent
+    recurrent = SIZE_PRESETS[preset].family == "recurrent"
+    config = apply_overrides(RunConfig(), [f"teacher={preset}"] + ([f"student={preset}"] if recurrent else []))
 
     # then
     assert config.teacher == SIZE_PRESETS[preset], f"teacher={preset} expands to the preset's sizes"
-    assert config.student == SIZE_PRESETS[preset], f"student={preset} expands to the preset's sizes"
+    if recurrent:
+        assert config.student == SIZE_PRESETS[preset], f"student={preset} expands to the preset's sizes"
 
 
 def test_config_from_dict__preset_name_in_a_mapping():
@@ -526,8 +547,9 @@ def test_field_reference():
     names = [row["field"] for row in rows]
     assert len(names) == len(set(names)), f"each field listed once: {names}"
     assert set(names) == expected, f"every leaf field listed: missing {expected - set(names)}, extra {set(names) - expected}"
-    assert {"data.vocab_size", "distill.alpha", "teacher.embedding_dim", "train.jit_compile"} <= set(names), \
-        "nested fields use dotted names"
+    assert {"data.vocab_size", "distill.alpha", "teacher.embedding_dim (recurrent)", "teacher.filters (conv)",
+            "teacher.bigram_buckets (ngram)", "train.jit_compile"} <= set(names), \
+        "nested fields use dotted names, the teacher's per family"
     for row in rows:
         assert set(row) == {"field", "default", "allowed", "description"}, f"row keys of {row['field']}"
 
@@ -535,13 +557,10 @@ def test_field_reference():
 def test_field_reference__defaults_and_limits():
     # given
     rows = {row["field"]: row for row in field_reference()}
-    defaults = RunConfig()
 
     # when / then
     for name, row in rows.items():
-        value: Any = defaults
-        for part in name.split("."):
-            value = getattr(value, part)
+        value = default_of(name)
         assert row["default"] == value, f"{name}: default {row['default']!r} equals RunConfig()'s {value!r}"
         assert row["description"], f"{name} has a description"
     assert rows["distill.alpha"]["allowed"] == ">= 0.0, <= 1.0", f"alpha limits: {rows['distill.alpha']['allowed']}"

@@ -6,12 +6,12 @@ import keras
 import numpy as np
 import pytest
 
-from kdcore.config import DataConfig, ModelSize
+from kdcore.config import DataConfig, RecurrentSize
 from kdcore.data import load_splits
 from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
 
-SMALL = ModelSize(embedding_dim=8, lstm_units=4, gru_units=4)
+SMALL = RecurrentSize(embedding_dim=8, lstm_units=4, gru_units=4)
 
 
 def numpy_distillation_loss(y, s, t, alpha, temperature, scale_t2):
@@ -68,7 +68,7 @@ def test_distillation_loss__rejects_bad_settings(alpha, temperature, field):
 
 def _models(vocab: int, maxlen: int, seed: int = 0) -> tuple[keras.Model, keras.Model]:
     keras.utils.set_random_seed(seed)
-    teacher = build_classifier(ModelSize(embedding_dim=12, lstm_units=6, gru_units=6), vocab, maxlen, "teacher")
+    teacher = build_classifier(RecurrentSize(embedding_dim=12, lstm_units=6, gru_units=6), vocab, maxlen, "teacher")
     student = build_classifier(SMALL, vocab, maxlen, "student")
     return teacher, student
 

@@ -6,23 +6,23 @@ import keras
 import numpy as np
 import pytest
 
-from kdcore.config import NOTEBOOK_STUDENT, NOTEBOOK_TEACHER, TINY, ModelSize, param_count
+from kdcore.config import NOTEBOOK_STUDENT, NOTEBOOK_TEACHER, TINY, RecurrentSize, param_count
 from kdcore.models import build_classifier, compile_classifier
 
 SIZES = [
     pytest.param(NOTEBOOK_TEACHER, 20000, id="notebook-teacher"),
     pytest.param(NOTEBOOK_STUDENT, 20000, id="notebook-student"),
     pytest.param(TINY, 200, id="tiny"),
-    pytest.param(ModelSize(embedding_dim=3, lstm_units=5, gru_units=7), 101, id="odd-3-5-7"),
-    pytest.param(ModelSize(embedding_dim=1, lstm_units=1, gru_units=1), 4, id="smallest"),
-    pytest.param(ModelSize(embedding_dim=17, lstm_units=9, gru_units=2, embedding_dropout=0.3, dropout=0.5), 1234,
+    pytest.param(RecurrentSize(embedding_dim=3, lstm_units=5, gru_units=7), 101, id="odd-3-5-7"),
+    pytest.param(RecurrentSize(embedding_dim=1, lstm_units=1, gru_units=1), 4, id="smallest"),
+    pytest.param(RecurrentSize(embedding_dim=17, lstm_units=9, gru_units=2, embedding_dropout=0.3, dropout=0.5), 1234,
                  id="with-dropouts"),
-    pytest.param(ModelSize(embedding_dim=32, lstm_units=48, gru_units=16), 5003, id="wide-lstm"),
+    pytest.param(RecurrentSize(embedding_dim=32, lstm_units=48, gru_units=16), 5003, id="wide-lstm"),
 ]
 
 
 @pytest.mark.parametrize("size, vocab_size", SIZES)
-def test_param_count(size: ModelSize, vocab_size: int):
+def test_param_count(size: RecurrentSize, vocab_size: int):
     # given: the Keras model of that size
     model = build_classifier(size, vocab_size=vocab_size, maxlen=20, name="m")
 
@@ -45,7 +45,7 @@ def test_param_count__notebook_models():
 
 def test_param_count__dropouts_add_no_parameters():
     # given
-    plain = ModelSize(embedding_dim=8, lstm_units=4, gru_units=4)
+    plain = RecurrentSize(embedding_dim=8, lstm_units=4, gru_units=4)
     dropped = plain.model_copy(update={"embedding_dropout": 0.2, "dropout": 0.4})
 
     # when / then
@@ -54,7 +54,7 @@ def test_param_count__dropouts_add_no_parameters():
 
 def test_build_classifier():
     # given
-    size = ModelSize(embedding_dim=8, lstm_units=4, gru_units=6)
+    size = RecurrentSize(embedding_dim=8, lstm_units=4, gru_units=6)
 
     # when
     model = build_classifier(size, vocab_size=50, maxlen=12, name="probe")
@@ -71,7 +71,7 @@ def test_build_classifier():
 
 def test_build_classifier__dropout_layers():
     # given
-    size = ModelSize(embedding_dim=8, lstm_units=4, gru_units=4, embedding_dropout=0.1, dropout=0.2)
+    size = RecurrentSize(embedding_dim=8, lstm_units=4, gru_units=4, embedding_dropout=0.1, dropout=0.2)
 
     # when
     model = build_classifier(size, vocab_size=50, maxlen=12, name="probe")

@@ -245,6 +245,28 @@ def test_new_run__preset_fills_the_sizes(kd_home: Path) -> None:
     assert at.number_input(key="form.teacher.lstm_units").value == 4, "tiny preset: 4 LSTM units"
 
 
+def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, store: RunStore) -> None:
+    at = open_page()
+    at.selectbox(key="form.teacher.family").set_value("ngram").run()
+    assert not at.exception, f"page raised: {at.exception}"
+    shown = {w.key for w in at.number_input}
+    assert {"form.teacher.bigram_buckets", "form.teacher.embedding_dim"} <= shown, f"n-gram fields shown: {shown}"
+    assert "form.teacher.lstm_units" not in shown, "the recurrent teacher's fields are hidden"
+    assert at.number_input(key="form.data.teacher_maxlen").value == 400, "the family's recipe: a longer view"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Teacher parameters"] == "18.06 M", f"18,057,346 parameters for the default n-gram teacher: {metrics}"
+
+    at.selectbox(key="form.teacher.family").set_value("conv").run()
+    assert at.text_input(key="form.teacher.kernel_sizes").value == "3, 4, 5", "conv widths as editable text"
+    at.text_input(key="form.teacher.kernel_sizes").set_value("2, 3").run()
+    at.number_input(key="form.data.train_limit").set_value(300).run()
+    at.button(key="launch").click().run()
+    assert not at.exception, f"launch raised: {at.exception}"
+    config = store.list_runs()[0].run_config()
+    assert (config.teacher.family, config.teacher.kernel_sizes, config.data.teacher_maxlen) == ("conv", (2, 3), 400), \
+        f"the conv teacher is queued as shown: {config.teacher}, {config.data}"
+
+
 @pytest.mark.parametrize(("key", "value", "named"), [
     ("form.distill.alpha", 1.3, "Alpha"),
     ("form.student.lstm_units", 0, "Student · LSTM units"),

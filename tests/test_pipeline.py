@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from kdtest import tiny_config
 
-from kdcore.config import ModelSize
+from kdcore.config import RecurrentSize
 from kdcore.pipeline import ARTIFACT_FILES, initial_student_weights, run_experiment
 from kdcore.progress import ProgressEvent, RecordingReporter, RunCancelled
 from kdcore.training import ArmCheckpoint, ArmSpec, train_arm
 
 pytestmark = pytest.mark.slow
+SMALL = RecurrentSize(embedding_dim=4, lstm_units=2, gru_units=2)
 
 LOAD_WITHOUT_KDCORE = """
 import sys, numpy as np, keras
@@ -142,9 +143,10 @@ def test_run_experiment__cancel_keeps_finished_arms_and_resume_skips_them(finish
     # when it is run again on the same folder
     again = RecordingReporter()
     summary = run_experiment(config, folder, again, home=home, tick_interval=0.0)
-    # then the teacher is not retrained and the student resumes after its first epoch
+    # then the teacher is not retrained and the student resumes after its first epoch (the scratch
+    # student, identical to the first run's, comes from the baseline cache)
     starts = [e for e in again.events if e.kind == "arm_start"]
-    assert [(e.arm, e.epoch) for e in starts] == [("student", 1), ("scratch", 0)], \
+    assert [(e.arm, e.epoch) for e in starts] == [("student", 1)], \
         f"resume must skip the teacher and restart the student at epoch 2, got {starts}"
     ends = [e.epoch for e in again.events if e.kind == "epoch_end" and e.arm == "student"]
     assert ends == [1], "only the student's second epoch is trained again"
@@ -169,6 +171,29 @@ def test_run_experiment__reuses_cached_teacher_over_seeds(finished_run):
     assert summary["seeds"]["gain"]["exceeds_spread"] in (True, False), "two seeds give a spread to compare with"
 
 
+def test_run_experiment__reuses_an_identical_scratch_student(finished_run):
+    # given a finished run; when another differs only in what the scratch student does not see
+    _, first, _, home = finished_run
+    config = tiny_config(Path(first["data"]["source"]), "distill.alpha=0.7", "distill.temperature=4")
+    reporter = RecordingReporter()
+    summary = run_experiment(config, home / "runs" / "same-scratch", reporter, home=home, tick_interval=0.0)
+
+    # then its scratch arm is the first run's: not trained, same result, curves replayed, model copied
+    assert summary["scratch_reused"] == ["scratch"]
+    assert not any(e.arm == "scratch" and e.kind in ("arm_start", "tick") for e in reporter.events), "not trained"
+    replayed = [e for e in reporter.events if e.arm == "scratch" and e.kind == "epoch_end"]
+    assert [e.epoch for e in replayed] == [0, 1] and all("val_accuracy" in e.metrics for e in replayed)
+    assert summary["arms"]["scratch"] == first["arms"]["scratch"], "the same result, figure for figure"
+    assert (home / "runs" / "same-scratch" / "scratch.keras").is_file(), "the scratch model is in this run too"
+    assert summary["arms"]["student"]["gain_over_scratch"] == pytest.approx(
+        summary["arms"]["student"]["test_accuracy"] - first["arms"]["scratch"]["test_accuracy"])
+
+    # and a different student, or seed, trains its own
+    other = run_experiment(tiny_config(Path(first["data"]["source"]), "student.gru_units=3", "train.epochs=1"),
+                           home / "runs" / "other-scratch", home=home)
+    assert other["scratch_reused"] == []
+
+
 def test_run_experiment__teacher_from_earlier_run(finished_run):
     # a different seed means a different teacher key: only teacher_from can reuse the teacher
     _, first, _, home = finished_run
@@ -182,7 +207,7 @@ def test_run_experiment__teacher_from_earlier_run(finished_run):
 def test_run_experiment__teacher_from_incompatible_run_is_refused(finished_run):
     _, first, _, home = finished_run
     later = tiny_config(Path(first["data"]["source"]), "data.maxlen=30", "teacher_from=r1")
-    with pytest.raises(ValueError, match="data.maxlen"):
+    with pytest.raises(ValueError, match="set data.teacher_maxlen=40"):
         run_experiment(later, home / "runs" / "bad", home=home)
 
 
@@ -193,7 +218,7 @@ def test_train_arm__keeps_best_validation_epoch(synthetic_imdb, tmp_path):
 
     config = tiny_config(synthetic_imdb)
     splits = load_splits(config.data, 0)
-    model = compile_classifier(build_classifier(ModelSize(embedding_dim=4, lstm_units=2, gru_units=2), 200, 40, "m"),
+    model = compile_classifier(build_classifier(SMALL, 200, 40, "m"),
                                0.05, jit_compile=False)
     scripted = iter([0.50, 0.20, 0.35])
     model.evaluate = lambda *a, **k: {"loss": next(scripted), "accuracy": 0.5}
@@ -220,7 +245,7 @@ def test_train_arm__early_stopping_after_patience(synthetic_imdb, tmp_path):
     from kdcore.models import build_classifier, compile_classifier
 
     splits = load_splits(tiny_config(synthetic_imdb).data, 0)
-    model = compile_classifier(build_classifier(ModelSize(embedding_dim=4, lstm_units=2, gru_units=2), 200, 40, "m"),
+    model = compile_classifier(build_classifier(SMALL, 200, 40, "m"),
                                0.05, jit_compile=False)
     scripted = iter([0.2, 0.3, 0.4, 0.1, 0.1])
     model.evaluate = lambda *a, **k: {"loss": next(scripted), "accuracy": 0.5}
@@ -238,7 +263,7 @@ def test_arm_checkpoint__restores_weights_and_optimizer_state(synthetic_imdb, tm
     from kdcore.training import ArmState
 
     splits = load_splits(tiny_config(synthetic_imdb).data, 0)
-    size = ModelSize(embedding_dim=4, lstm_units=2, gru_units=2)
+    size = SMALL
     trained = compile_classifier(build_classifier(size, 200, 40, "m"), 0.01, jit_compile=False)
     trained.fit(splits.x_train, splits.y_train, batch_size=64, epochs=1, verbose=0)
     checkpoint = ArmCheckpoint(tmp_path, "scratch")
@@ -258,7 +283,7 @@ def test_arm_checkpoint__refuses_a_model_not_compiled_with_its_training_optimize
     from kdcore.models import build_classifier, compile_classifier
     from kdcore.training import ArmState
 
-    model = compile_classifier(build_classifier(ModelSize(embedding_dim=4, lstm_units=2, gru_units=2), 200, 40, "m"),
+    model = compile_classifier(build_classifier(SMALL, 200, 40, "m"),
                                0.01, jit_compile=False)
     with pytest.raises(RuntimeError, match="optimizer"):
         ArmCheckpoint(tmp_path, "x").save_epoch(model, keras.optimizers.Adam(), ArmState(), improved=False)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from kdcore import paths, ui_entry, ui_files, ui_form, ui_format, ui_progress, ui_tables
-from kdcore.config import NOTEBOOK_TEACHER, TINY, RunConfig, field_reference, param_count
+from kdcore.config import FAMILY_RECIPES, NOTEBOOK_TEACHER, SIZE_PRESETS, TINY, RunConfig, field_reference, param_count
 from kdcore.store import RunRecord
 
 
@@ -23,7 +24,8 @@ def record(**changes: object) -> RunRecord:
 
 
 def test_field_labels__cover_every_config_field() -> None:
-    fields = {row["field"] for row in field_reference()}
+    # every family's teacher fields (`teacher.filters (conv)` -> `teacher.filters`); the student is always recurrent
+    fields = {row["field"].split(" (")[0] for row in field_reference()} - {"student.family"}
     assert fields == set(ui_form.FIELD_LABELS), (
         f"the New-run form must edit every config field (a new field would be dropped silently): "
         f"{fields ^ set(ui_form.FIELD_LABELS)}")
@@ -63,6 +65,52 @@ def test_presets__set_and_recognise_sizes() -> None:
     assert ui_form.matching_preset(values, "student") == ui_form.CUSTOM_PRESET, "an edited size is custom"
 
 
+@pytest.mark.parametrize("family", ["ngram", "conv"])
+def test_form__each_family_round_trips_and_counts_its_parameters(family: str) -> None:
+    # given: the form switched to a family, then one of its sizes edited
+    values = {**ui_form.form_values(), **ui_form.family_values(family), ui_form.form_key("teacher.family"): family}
+    values[ui_form.form_key("teacher.embedding_dim")] = 16
+
+    # when
+    config, problems = ui_form.validate_form(values)
+    estimate = ui_form.size_estimate(values)
+
+    # then: the family's own fields only, its recipe, its parameter count
+    assert problems == [] and config is not None, f"a valid {family} form: {problems}"
+    assert config.teacher.family == family and config.teacher.embedding_dim == 16, f"{config.teacher}"
+    assert config.data.teacher_maxlen == FAMILY_RECIPES[family]["data.teacher_maxlen"], "the family's recipe came along"
+    assert estimate.teacher_params == param_count(config.teacher, config.data.vocab_size), "live count of this family"
+    again, problems = ui_form.validate_form(ui_form.form_values(config))
+    assert again == config, f"form values rebuild the {family} config: {problems}"
+
+
+@pytest.mark.parametrize(("family", "field", "value", "words"), [
+    ("ngram", "teacher.bigram_buckets", 1, "greater than or equal to 2"),
+    ("conv", "teacher.kernel_sizes", "3, x", "whole numbers separated by commas"),
+    ("conv", "teacher.kernel_sizes", "3, 99", "between 1 and 64"),
+    ("conv", "teacher.filters", 0, "greater than or equal to 1"),
+])
+def test_form__bad_family_sizes_are_refused_by_name(family: str, field: str, value: Any, words: str) -> None:
+    values = {**ui_form.form_values(), **ui_form.family_values(family), ui_form.form_key("teacher.family"): family,
+              ui_form.form_key(field): value}
+    config, problems = ui_form.validate_form(values)
+    label = ui_form.FIELD_LABELS[field]
+    assert config is None and any(p.startswith(f"**{label}** (`{field}`)") and words in p for p in problems), problems
+    assert ui_form.size_estimate(values).teacher_params is None, "no count for an invalid teacher"
+    assert ui_form.size_estimate(values).student_params is not None, "the student is still counted"
+
+
+def test_presets__a_teacher_preset_of_another_family_switches_it() -> None:
+    values = {**ui_form.form_values(), **ui_form.preset_values("teacher", "tiny-conv")}
+    assert values[ui_form.form_key("teacher.family")] == "conv"
+    assert values[ui_form.form_key("teacher.kernel_sizes")] == "2, 3", "widths as the text box shows them"
+    assert ui_form.matching_preset(values, "teacher") == "tiny-conv"
+    assert "tiny-conv" not in ui_form.role_presets("student"), "students are recurrent only"
+    same_family = {**ui_form.form_values(), ui_form.form_key("distill.alpha"): 0.5}
+    same_family.update(ui_form.preset_values("teacher", "tiny", same_family))
+    assert same_family[ui_form.form_key("distill.alpha")] == 0.5, "a preset of the same family keeps the recipe fields"
+
+
 def test_prepare_form_state__prefill_wins_once_then_the_stash() -> None:
     state: dict = {ui_form.PREFILL_KEY: {"config": RunConfig(name="old").model_dump(), "from": "run-7"}}
     assert ui_form.prepare_form_state(state) == "run-7", "says where the values came from"
@@ -76,6 +124,13 @@ def test_prepare_form_state__prefill_wins_once_then_the_stash() -> None:
 @pytest.mark.parametrize(("seconds", "text"), [(None, "–"), (5, "5 s"), (75, "1 min 15 s"), (3720, "1 h 02 min")])
 def test_fmt_duration(seconds: float | None, text: str) -> None:
     assert ui_format.fmt_duration(seconds) == text
+
+
+def test_size_text__each_family_in_one_cell() -> None:
+    assert ui_format.size_text(NOTEBOOK_TEACHER.model_dump()) == "128/64/128"
+    assert ui_format.size_text({"embedding_dim": 8, "lstm_units": 4, "gru_units": 4}) == "8/4/4", "older runs"
+    assert ui_format.size_text(SIZE_PRESETS["ngram"].model_dump()) == "n-gram 64d, 262,144 buckets"
+    assert ui_format.size_text(SIZE_PRESETS["conv"].model_dump()) == "conv 64d, 64×[3,4,5]"
 
 
 def test_formatting__params_bytes_points() -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from kdcore.config import TINY, param_count
+from kdcore.config import SIZE_PRESETS, TINY, param_count
+from kdcore.store import RunStore
 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -80,11 +81,14 @@ def test_a_tiny_run_goes_from_the_form_to_a_downloaded_student(page: Page, kd_ap
     fill(page, "form.data.maxlen", 50)
     fill(page, "form.data.train_limit", 300)
     fill(page, "form.data.test_limit", 200)
-    choose(page, "preset.teacher", "Tiny (for tests)")
+    choose(page, "preset.teacher", "Tiny n-gram (for tests)")  # another family, reading its own longer view
     choose(page, "preset.student", "Tiny (for tests)")
+    fill(page, "form.data.teacher_maxlen", 80)
+    fill(page, "form.train.teacher_epochs", 2)
     fill(page, "form.train.epochs", 1)
     choose(page, "form.train.jit_compile", "off")
-    expect(page.locator("[data-testid='stMetric']").filter(has_text="Compression")).to_contain_text("1.0×")
+    ratio = param_count(SIZE_PRESETS["tiny-ngram"], VOCAB) / param_count(TINY, VOCAB)
+    expect(page.locator("[data-testid='stMetric']").filter(has_text="Compression")).to_contain_text(f"{ratio:.1f}×")
     page.screenshot(path=str(screenshots / "new_run.png"), full_page=True)
     page.locator(f"{key('launch')} button").click()
 
@@ -113,3 +117,6 @@ def test_a_tiny_run_goes_from_the_form_to_a_downloaded_student(page: Page, kd_ap
     assert loaded.returncode == 0, f"keras could not load the downloaded student:\n{loaded.stderr[-3000:]}"
     params = json.loads(loaded.stdout.strip().splitlines()[-1])["params"]
     assert params == param_count(TINY, VOCAB), f"the downloaded model is the tiny student, got {params} parameters"
+    config = RunStore(kd_app_server.home).get_run(run_id).run_config()
+    assert (config.teacher.family, config.data.teacher_length, config.data.maxlen) == ("ngram", 80, 50), \
+        f"the form's n-gram teacher ran, reading 80 tokens to the student's 50: {config.teacher}, {config.data}"

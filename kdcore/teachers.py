@@ -1,0 +1,75 @@
+"""Teacher families beyond the notebook's recurrent model: a bag of n-grams and a convolutional model.
+
+Why: the notebook's BiLSTM+BiGRU teacher peaks near 86 % on IMDB, where the student trained
+from scratch ends too, so it has nothing to teach. Both families here are built from Keras'
+own layers and ``keras.ops`` only (no custom layer, no Lambda), so a saved teacher loads with
+plain ``keras.models.load_model`` in any process, and the same code runs on TensorFlow and JAX.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers, ops
+
+from kdcore.config import ConvSize, NgramSize
+
+_INT32_MAX = 2**31 - 1
+
+
+def bigram_multiplier(buckets: int) -> int:
+    """The largest multiplier that keeps the bigram hash inside int32 and spreads pairs over all rows.
+
+    The hash is ``1 + ((a mod R) * m + (b mod R)) mod R`` with ``R = buckets - 1`` non-padding
+    rows: every intermediate stays below 2^31 (JAX computes in int32 unless x64 is enabled),
+    and ``m`` coprime with ``R`` makes ``a -> hash`` one-to-one for each fixed ``b``.
+    """
+    rows = buckets - 1
+    m = min(_INT32_MAX // max(rows, 1) - 1, 1_000_003)
+    while m > 1 and math.gcd(m, rows) != 1:
+        m -= 1
+    return max(m, 1)
+
+
+def hashed_bigrams(tokens: keras.KerasTensor, buckets: int) -> keras.KerasTensor:
+    """Bucket ids of each adjacent token pair; 0 where either token is padding (id 0)."""
+    rows = buckets - 1
+    first, second = tokens[:, :-1], tokens[:, 1:]
+    mixed = ops.mod(ops.mod(first, rows) * bigram_multiplier(buckets) + ops.mod(second, rows), rows) + 1
+    return ops.where(ops.logical_and(first > 0, second > 0), mixed, ops.zeros_like(mixed))
+
+
+def build_ngram(size: NgramSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
+    """fastText-style: mean of unigram and hashed-bigram embeddings over the real tokens, then Dense(2).
+
+    ``mask_zero`` on both tables makes the average skip padding, so a short review is not
+    diluted by the zeros in front of it.
+    """
+    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
+    unigrams = layers.Embedding(vocab_size, size.embedding_dim, mask_zero=True, name="unigram_embedding")(inputs)
+    bigrams = layers.Embedding(size.bigram_buckets, size.embedding_dim, mask_zero=True,
+                               name="bigram_embedding")(hashed_bigrams(inputs, size.bigram_buckets))
+    x = layers.Concatenate(axis=1, name="ngrams")([unigrams, bigrams])
+    x = layers.GlobalAveragePooling1D(name="average")(x)
+    if size.dropout > 0:
+        x = layers.Dropout(size.dropout, name="dropout")(x)
+    outputs = layers.Dense(2, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_conv(size: ConvSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
+    """Kim (2014): one Conv1D per kernel width over the embeddings, max over time, concatenated."""
+    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
+    x = layers.Embedding(vocab_size, size.embedding_dim, name="embedding")(inputs)
+    if size.embedding_dropout > 0:
+        x = layers.SpatialDropout1D(size.embedding_dropout, name="embedding_dropout")(x)
+    pooled = []
+    for width in size.kernel_sizes:
+        conv = layers.Conv1D(size.filters, width, activation="relu", padding="same", name=f"conv{width}_{len(pooled)}")
+        pooled.append(layers.GlobalMaxPooling1D(name=f"max{width}_{len(pooled)}")(conv(x)))
+    x = layers.Concatenate(name="features")(pooled) if len(pooled) > 1 else pooled[0]
+    if size.dropout > 0:
+        x = layers.Dropout(size.dropout, name="dropout")(x)
+    outputs = layers.Dense(2, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
