@@ -241,18 +241,41 @@ def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _get_path(tree: dict[str, Any], path: str, default: Any = None) -> Any:
+    node: Any = tree
+    for part in path.split("."):
+        if isinstance(node, BaseModel):
+            node = getattr(node, part, default)
+        elif isinstance(node, dict):
+            node = node.get(part, default)
+        else:
+            return default
+    return node
+
+
 def _is_set(tree: dict[str, Any], path: str) -> bool:
     """Whether ``path`` was given (a model section counts the fields it was built with).
 
-    A section that is neither a mapping nor a model counts as given: validation reports it.
+    A section that is present but neither a mapping nor a model (``data: null``) counts as
+    given: validation reports it.
     """
     section, _, name = path.partition(".")
-    node = tree.get(section)
+    if section not in tree:
+        return False
+    node = tree[section]
     if isinstance(node, BaseModel):
         return name in node.model_fields_set
     if isinstance(node, dict):
         return name in node
-    return node is not None
+    return True
+
+
+def _recipe_value(tree: dict[str, Any], path: str, value: Any) -> Any:
+    """A recipe's value as it applies here: a teacher never reads less than the student."""
+    if path == "data.teacher_maxlen" and value is not None:
+        maxlen = _get_path(tree, "data.maxlen")
+        return max(value, maxlen) if isinstance(maxlen, int) else value
+    return value
 
 
 class RunConfig(_Strict):
@@ -278,7 +301,7 @@ class RunConfig(_Strict):
         out = dict(raw)
         for path, value in recipe.items():
             if not _is_set(out, path):
-                _set_path(out, path, value)
+                _set_path(out, path, _recipe_value(out, path, value))
         return out
 
     # -- derived -----------------------------------------------------------------
@@ -330,7 +353,8 @@ class RunConfig(_Strict):
                                                  "validate_on")},
             "data_file": _file_identity(d.path),
             "train": {k: getattr(t, k) for k in ("epochs", "batch_size", "learning_rate", "seed", "keep_best",
-                                                  "monitor", "patience", "mixed_precision")},
+                                                  "monitor", "patience", "mixed_precision", "jit_compile",
+                                                  "eval_batch_size")},
             "seed_index": seed_index,
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
@@ -442,8 +466,10 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
     """Apply ``section.field=value`` strings (values parsed as YAML scalars) and revalidate.
 
     Overrides that pick the teacher (``teacher=ngram``, ``teacher.family=conv``) go first, so
-    order does not matter. A new family starts from its default sizes, and it brings its recipe
-    (:data:`FAMILY_RECIPES`) for every recipe field that no override sets.
+    order does not matter (two that disagree are refused). A new family starts from its default
+    sizes and brings its recipe (:data:`FAMILY_RECIPES`) for every recipe field that neither an
+    override nor the config set: a field still at the previous family's recipe value follows
+    the new family, one the user changed stays.
     """
     raw = config.model_dump() if isinstance(config, RunConfig) else dict(config)
     problems: list[str] = []
@@ -458,6 +484,11 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
         raise ConfigError(problems)
     family_before = family_of(raw.get("teacher") or {})
     parsed.sort(key=lambda kv: kv[0] not in (["teacher"], ["teacher", "family"]))
+    chosen = {family_of(value) if parts == ["teacher"] else value for parts, value in parsed
+              if parts in (["teacher"], ["teacher", "family"]) and isinstance(value, str)}
+    if len(chosen) > 1:
+        raise ConfigError([f"teacher: the overrides choose different families ({', '.join(sorted(chosen))}); "
+                           "choose one"])
     for parts, value in parsed:
         if parts == ["teacher", "family"] and value != family_of(raw.get("teacher") or {}):
             default = FAMILY_DEFAULT_SIZES.get(value)  # the new family's default sizes
@@ -468,6 +499,9 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
             if depth == 0 and part in ("teacher", "student") and isinstance(child, str):
                 child = _preset(part, child).model_dump()  # `teacher=tiny` then `teacher.gru_units=8`
                 node[part] = child
+            if isinstance(child, BaseModel):
+                child = child.model_dump()
+                node[part] = child
             if not isinstance(child, dict):
                 child = {}
                 node[part] = child
@@ -476,9 +510,11 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
     family_after = family_of(raw.get("teacher") or {})
     if family_after != family_before and family_after in FAMILY_RECIPES:
         given = {".".join(parts) for parts, _ in parsed}
+        previous = FAMILY_RECIPES.get(family_before, {})
         for path, value in FAMILY_RECIPES[family_after].items():
-            if path not in given:
-                _set_path(raw, path, value)
+            current = _get_path(raw, path, previous.get(path))
+            if path not in given and current == _recipe_value(raw, path, previous.get(path)):
+                _set_path(raw, path, _recipe_value(raw, path, value))
     return config_from_dict(raw)
 
 

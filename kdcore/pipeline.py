@@ -12,6 +12,7 @@ from its last finished epoch.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -27,14 +28,15 @@ from kdcore.config import ConfigError, RunConfig, config_from_dict, param_count
 from kdcore.data import Splits, load_split_views
 from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
-from kdcore.paths import run_dir as run_folder
 from kdcore.paths import baselines_dir, teachers_dir
+from kdcore.paths import run_dir as run_folder
 from kdcore.progress import NullReporter, ProgressEvent, Reporter, arm_name
 from kdcore.training import ArmCheckpoint, ArmSpec, ArmState, train_arm
 
 ARTIFACT_FILES = ("config.json", "summary.json", "metrics.csv", "student.keras", "student.weights.h5",
                   "teacher.keras", "scratch.keras")
 SAVED_ARMS = ("teacher", "student", "scratch")  # extra seeds are measured, not saved
+BASELINE_FORMAT = 1  # bump when what a scratch arm does changes, so cached baselines are not reused
 METRICS_COLUMNS = ("arm", "epoch", "loss", "accuracy", "hard_loss", "distill_loss", "val_loss", "val_accuracy",
                    "samples_per_s", "epoch_seconds")
 
@@ -85,6 +87,7 @@ class _Experiment:
         self.tick_interval = tick_interval
         self.checkpoints = folder / "checkpoints"
         self.jit = _jit_setting(config.train.jit_compile, device)
+        self.device = device
         self.arms: dict[str, dict[str, Any]] = {}
         self.histories: dict[str, list[dict[str, float]]] = {}
         self.reused_scratch: list[str] = []
@@ -247,7 +250,11 @@ class _Experiment:
         self.record(arm, checkpoint.load())
 
     def _baseline_dir(self, seed_index: int) -> Path:
-        return baselines_dir(self.home) / self.config.scratch_key(seed_index)
+        """The config's scratch key plus where and with what it trains: another device or Keras is another result."""
+        where = json.dumps([self.device, keras.__version__, keras.backend.backend(), str(self.jit),
+                            BASELINE_FORMAT])
+        return baselines_dir(self.home) / (self.config.scratch_key(seed_index) + "-" +
+                                           hashlib.sha256(where.encode()).hexdigest()[:8])
 
     def _reuse_scratch(self, seed_index: int, arm: str, checkpoint: ArmCheckpoint) -> bool:
         """Take an identical scratch student's result from an earlier run; its curves are replayed."""
@@ -262,8 +269,11 @@ class _Experiment:
             if not model_file.exists():
                 return False
             shutil.copyfile(model_file, self.folder / f"{arm}.keras")
-        self.log(f"{arm}: reused the identical scratch student of an earlier run (same student, data, seed and "
-                 f"training settings; key {self.config.scratch_key(seed_index)}).")
+        self.log(f"{arm}: reused the identical scratch student of an earlier run (same student, data, seed, "
+                 f"training settings and device; {folder.name}).")
+        checkpoint.clear_weights()  # an interrupted attempt at this arm leaves nothing behind
+        self.reporter.report(ProgressEvent("arm_start", arm, 0, 1, 1, state.epochs_done,
+                                           message="reused from an identical earlier run, not trained"))
         for row in state.history:
             epoch = int(row["epoch"])
             self.reporter.report(ProgressEvent("epoch_end", arm, epoch, 1, 1, state.epochs_done,

@@ -17,6 +17,7 @@ from kdcore.config import (
     SIZE_PRESETS,
     TEACHER_FAMILIES,
     ConfigError,
+    RecurrentSize,
     RunConfig,
     config_from_dict,
     family_of,
@@ -132,11 +133,27 @@ def teacher_fields(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def family_values(family: str) -> dict[str, Any]:
-    """Widget values that switch the teacher to a family: its default sizes and its recipe."""
+#: Non-widget key: the teacher family the form showed last, so a switch knows where it came from.
+FAMILY_SHOWN = "new_run.family_shown"
+
+
+def family_values(family: str, current: Mapping[str, Any] | None = None, previous: str | None = None) -> dict[str, Any]:
+    """Widget values that switch the teacher to a family: its default sizes and its recipe.
+
+    A recipe field the user changed (it no longer holds the ``previous`` family's recipe
+    value) keeps its value, as ``apply_overrides`` does on the command line.
+    """
     size = FAMILY_DEFAULT_SIZES[family].model_dump()
     values = {form_key(f"teacher.{name}"): _widget_value(f"teacher.{name}", size[name]) for name in size}
-    values.update({form_key(path): value for path, value in FAMILY_RECIPES[family].items()})
+    before = FAMILY_RECIPES.get(previous or "", {})
+    maxlen = (current or {}).get(form_key("data.maxlen"))
+    for path, value in FAMILY_RECIPES[family].items():
+        key = form_key(path)
+        if current is not None and path in before and current.get(key) != before[path]:
+            continue
+        if path == "data.teacher_maxlen" and value is not None and isinstance(maxlen, int):
+            value = max(value, maxlen)  # a teacher never reads less than its student
+        values[key] = value
     return values
 
 
@@ -147,14 +164,18 @@ def _widget_value(path: str, value: Any) -> Any:
     return value
 
 
-def field_help(path: str) -> str:
-    """The config field's own description, so the form's help and the schema never disagree."""
+def field_help(path: str, family: str = "recurrent") -> str:
+    """The config field's own description, so the form's help and the schema never disagree.
+
+    Teacher fields are described as the shown ``family`` defines them.
+    """
     from pydantic import BaseModel
 
     model: type[BaseModel] = RunConfig
     parts = path.split(".")
-    if parts[0] == "teacher" and len(parts) == 2:  # a union of families: the first that has the field
-        owners = [cls for cls in TEACHER_FAMILIES.values() if parts[1] in cls.model_fields]
+    if parts[0] == "teacher" and len(parts) == 2:  # a union of families: the shown one, else any that has it
+        owners = [TEACHER_FAMILIES.get(family, RecurrentSize)] + list(TEACHER_FAMILIES.values())
+        owners = [cls for cls in owners if parts[1] in cls.model_fields]
         return (owners[0].model_fields[parts[1]].description or "") if owners else ""
     for part in parts[:-1]:
         annotation = model.model_fields[part].annotation
@@ -268,8 +289,9 @@ def preset_values(role: str, preset: str, current: Mapping[str, Any] | None = No
     """
     size = SIZE_PRESETS[preset]
     values: dict[str, Any] = {}
-    if role == "teacher" and size.family != (current or {}).get(form_key("teacher.family"), "recurrent"):
-        values.update(family_values(size.family))
+    shown = (current or {}).get(form_key("teacher.family"), "recurrent")
+    if role == "teacher" and size.family != shown:
+        values.update(family_values(size.family, current, shown))
         values[form_key("teacher.family")] = size.family
     dumped = size.model_dump()
     values.update({form_key(f"{role}.{name}"): _widget_value(f"{role}.{name}", dumped[name])

@@ -5,10 +5,28 @@ import streamlit as st
 from kdcore import ui_entry
 from kdcore.charts import arm_label
 from kdcore.store import RunStore
-from kdcore.ui_form import (CUSTOM_PRESET, FAMILY_CAPTIONS, FAMILY_LABELS, FIELD_LABELS, PRESET_KEY, PRESET_LABELS,
-                            VALIDATE_ON_LABELS, family_values, field_help, form_key, matching_preset,
-                            prepare_form_state, preset_values, role_fields, role_presets, size_estimate, stash_form,
-                            teacher_fields, validate_form)
+from kdcore.ui_form import (
+    CUSTOM_PRESET,
+    FAMILY_CAPTIONS,
+    FAMILY_LABELS,
+    FAMILY_SHOWN,
+    FIELD_LABELS,
+    PRESET_KEY,
+    PRESET_LABELS,
+    VALIDATE_ON_LABELS,
+    family_values,
+    field_help,
+    form_key,
+    matching_preset,
+    prepare_form_state,
+    preset_values,
+    role_fields,
+    role_presets,
+    size_estimate,
+    stash_form,
+    teacher_fields,
+    validate_form,
+)
 from kdcore.ui_format import fmt_params, run_label
 from kdcore.ui_progress import planned_arms
 
@@ -33,7 +51,7 @@ def size_edited(role: str) -> None:
 
 def family_chosen() -> None:
     """A new teacher family brings its default sizes and its measured recipe (length, epochs, alpha, T)."""
-    state.update(family_values(state[K("teacher.family")]))
+    state.update(family_values(state[K("teacher.family")], state, state.get(FAMILY_SHOWN)))
     size_edited("teacher")
 
 
@@ -48,7 +66,7 @@ def teacher_chosen() -> None:
 
 
 def number(path: str, col, **kwargs) -> None:
-    col.number_input(FIELD_LABELS[path], key=K(path), help=field_help(path), **kwargs)
+    col.number_input(FIELD_LABELS[path], key=K(path), help=field_help(path, state.get(K("teacher.family"))), **kwargs)
 
 
 st.title("New run")
@@ -100,7 +118,7 @@ with form:
                 path = f"{role}.{name}"
                 if name == "kernel_sizes":
                     col.text_input(FIELD_LABELS[path], key=K(path), on_change=size_edited, args=(role,),
-                                   disabled=locked, help=field_help(path), placeholder="e.g. 3, 4, 5")
+                                   disabled=locked, help=field_help(path, family), placeholder="e.g. 3, 4, 5")
                     continue
                 is_dropout = name.endswith("dropout")
                 number(path, col, step=0.05 if is_dropout else 8, format="%.2f" if is_dropout else "%d",
@@ -146,6 +164,7 @@ with form:
             number("train.eval_batch_size", st, step=256)
 
 stash_form(state)
+state[FAMILY_SHOWN] = state.get(K("teacher.family"))
 config, problems = validate_form(state)
 estimate = size_estimate(state)
 

@@ -13,7 +13,7 @@ import pytest
 from kdtest import tiny_config
 
 from kdcore.config import (FAMILY_RECIPES, SIZE_PRESETS, ConfigError, ConvSize, NgramSize, RecurrentSize, RunConfig,
-                           apply_overrides, config_from_dict, param_count)
+                           apply_overrides, config_from_dict, load_config, param_count)
 from kdcore.distill import TEACHER_LOGITS, TEACHER_TOKENS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
 from kdcore.teachers import bigram_multiplier, hashed_bigrams
@@ -34,6 +34,32 @@ def test_config__a_family_brings_its_recipe_unless_a_field_is_given():
         assert config.train.teacher_epochs == recipe["train.teacher_epochs"], "the family's epochs"
     assert with_own_alpha.distill.alpha == 0.5, "an explicit setting beats the recipe, in any order"
     assert from_preset.teacher == NgramSize(), "teacher=ngram is the family's default sizes"
+
+
+def test_config__a_family_switch_keeps_what_the_config_file_set(tmp_path: Path):
+    # given a config file that sets alpha and the teacher's length itself
+    path = tmp_path / "run.yaml"
+    path.write_text("distill: {alpha: 0.5}\ndata: {teacher_maxlen: 300}\n")
+
+    # when the family is switched on the command line
+    config = apply_overrides(load_config(path), ["teacher.family=ngram"])
+
+    # then the file's values stay and only the untouched recipe field follows the family
+    assert (config.distill.alpha, config.data.teacher_maxlen) == (0.5, 300), "the user's values stay"
+    assert config.train.teacher_epochs == FAMILY_RECIPES["ngram"]["train.teacher_epochs"], "the rest follows"
+
+
+def test_config__a_recipe_never_makes_the_teacher_read_less_than_the_student():
+    for config in (apply_overrides(RunConfig(), ["data.maxlen=800", "teacher=ngram"]),
+                   config_from_dict({"teacher": "ngram", "data": {"maxlen": 800}})):
+        assert config.data.teacher_length == 800, f"{config.data}"
+
+
+def test_config__overrides_that_choose_two_families_are_refused():
+    with pytest.raises(ConfigError, match="choose different families"):
+        apply_overrides(RunConfig(), ["teacher=tiny-conv", "teacher.family=ngram"])
+    agreeing = apply_overrides(RunConfig(), ["teacher.family=conv", "teacher=tiny-conv"])
+    assert agreeing.teacher == SIZE_PRESETS["tiny-conv"], "a preset and its own family agree"
 
 
 def test_config__switching_family_back_restores_the_notebook_recipe():
@@ -68,6 +94,7 @@ def test_config__without_a_family_a_config_is_the_notebooks():
                  "notebook-student, tiny", id="student-family-preset"),
     pytest.param({"data": {"teacher_maxlen": 0}}, "data.teacher_maxlen: Input should be greater than or equal to 1",
                  id="teacher-maxlen-0"),
+    pytest.param({"teacher": "ngram", "data": None}, "data: Input should be a valid dictionary", id="data-null"),
 ])
 def test_config__bad_family_settings_are_refused_by_name(raw, words):
     with pytest.raises(ConfigError) as caught:

@@ -134,7 +134,7 @@ class StopAt(RecordingReporter):
 def test_run_experiment__cancel_keeps_finished_arms_and_resume_skips_them(finished_run):
     # given a run stopped in the student's second epoch
     _, first, _, home = finished_run
-    config = tiny_config(Path(first["data"]["source"]), "distill.temperature=3")
+    config = tiny_config(Path(first["data"]["source"]), "distill.temperature=3", "train.seed=5")
     folder = home / "runs" / "resumed"
     with pytest.raises(RunCancelled):
         run_experiment(config, folder, StopAt("student", 1), home=home, tick_interval=0.0)
@@ -143,11 +143,11 @@ def test_run_experiment__cancel_keeps_finished_arms_and_resume_skips_them(finish
     # when it is run again on the same folder
     again = RecordingReporter()
     summary = run_experiment(config, folder, again, home=home, tick_interval=0.0)
-    # then the teacher is not retrained and the student resumes after its first epoch (the scratch
-    # student, identical to the first run's, comes from the baseline cache)
+    # then the teacher is not retrained, the student resumes after its first epoch, the scratch trains
     starts = [e for e in again.events if e.kind == "arm_start"]
-    assert [(e.arm, e.epoch) for e in starts] == [("student", 1)], \
+    assert [(e.arm, e.epoch) for e in starts] == [("student", 1), ("scratch", 0)], \
         f"resume must skip the teacher and restart the student at epoch 2, got {starts}"
+    assert any(e.kind == "tick" and e.arm == "scratch" for e in again.events), "no cached scratch for seed 5"
     ends = [e.epoch for e in again.events if e.kind == "epoch_end" and e.arm == "student"]
     assert ends == [1], "only the student's second epoch is trained again"
     assert summary["arms"]["student"]["epochs_trained"] == 2
@@ -180,7 +180,9 @@ def test_run_experiment__reuses_an_identical_scratch_student(finished_run):
 
     # then its scratch arm is the first run's: not trained, same result, curves replayed, model copied
     assert summary["scratch_reused"] == ["scratch"]
-    assert not any(e.arm == "scratch" and e.kind in ("arm_start", "tick") for e in reporter.events), "not trained"
+    assert not any(e.arm == "scratch" and e.kind == "tick" for e in reporter.events), "not trained"
+    starts = [e for e in reporter.events if e.arm == "scratch" and e.kind == "arm_start"]
+    assert len(starts) == 1 and "reused" in starts[0].message, "one start, saying so (the store drops stale rows)"
     replayed = [e for e in reporter.events if e.arm == "scratch" and e.kind == "epoch_end"]
     assert [e.epoch for e in replayed] == [0, 1] and all("val_accuracy" in e.metrics for e in replayed)
     assert summary["arms"]["scratch"] == first["arms"]["scratch"], "the same result, figure for figure"
@@ -192,6 +194,19 @@ def test_run_experiment__reuses_an_identical_scratch_student(finished_run):
     other = run_experiment(tiny_config(Path(first["data"]["source"]), "student.gru_units=3", "train.epochs=1"),
                            home / "runs" / "other-scratch", home=home)
     assert other["scratch_reused"] == []
+
+
+def test_run_experiment__teacher_only(finished_run):
+    # given a finished run's home; when a teacher of another seed is trained alone
+    _, first, _, home = finished_run
+    config = tiny_config(Path(first["data"]["source"]), "train.seed=11", "train.teacher_epochs=1")
+    summary = run_experiment(config, home / "runs" / "teacher-only", home=home, students=False)
+    # then only the teacher is there, with its figures, and the verdict says so
+    assert set(summary["arms"]) == {"teacher"} and summary["arms"]["teacher"]["test_accuracy"] > 0.5
+    assert summary["verdict"].startswith("Teacher only:") and "no student was trained" in summary["verdict"]
+    # and it fills the teacher cache for a later full run
+    later = run_experiment(config, home / "runs" / "after-teacher-only", home=home)
+    assert later["teacher_source"].startswith("cache")
 
 
 def test_run_experiment__teacher_from_earlier_run(finished_run):

@@ -100,6 +100,25 @@ def test_form__bad_family_sizes_are_refused_by_name(family: str, field: str, val
     assert ui_form.size_estimate(values).student_params is not None, "the student is still counted"
 
 
+def test_form__a_family_switch_keeps_recipe_fields_the_user_changed() -> None:
+    # given a form where the user set alpha and the teacher's epochs
+    values = {**ui_form.form_values(), ui_form.form_key("distill.alpha"): 0.5,
+              ui_form.form_key("train.teacher_epochs"): 7}
+
+    # when the teacher switches from recurrent to n-gram
+    values.update(ui_form.family_values("ngram", values, "recurrent"))
+
+    # then those stay, the untouched recipe field follows the family, the sizes are the family's
+    assert values[ui_form.form_key("distill.alpha")] == 0.5 and values[ui_form.form_key("train.teacher_epochs")] == 7
+    assert values[ui_form.form_key("data.teacher_maxlen")] == FAMILY_RECIPES["ngram"]["data.teacher_maxlen"]
+    assert values[ui_form.form_key("teacher.bigram_buckets")] == 2**18
+
+
+def test_field_help__describes_the_shown_family() -> None:
+    assert "averaged" in ui_form.field_help("teacher.dropout", "ngram")
+    assert "averaged" not in ui_form.field_help("teacher.dropout", "recurrent")
+
+
 def test_presets__a_teacher_preset_of_another_family_switches_it() -> None:
     values = {**ui_form.form_values(), **ui_form.preset_values("teacher", "tiny-conv")}
     assert values[ui_form.form_key("teacher.family")] == "conv"
