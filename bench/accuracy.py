@@ -81,6 +81,19 @@ def stats(values: list[float]) -> dict[str, Any]:
             "values": values}
 
 
+def parse_points(text: str) -> list[tuple[float, float]]:
+    """``0.1:2,0.5:10`` -> [(0.1, 2.0), (0.5, 10.0)]."""
+    try:
+        return [(float(a), float(t)) for a, t in (item.split(":") for item in text.split(",") if item.strip())]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"expected alpha:T pairs separated by commas, e.g. 0.1:2,0.5:10 ({e})")
+
+
+def _seed_of(arm: str) -> int:
+    """``student@2`` -> 2, ``student`` -> 0."""
+    return int(arm.split("@", 1)[1]) if "@" in arm else 0
+
+
 def teacher_row(seed: int, teacher: dict[str, Any]) -> dict[str, Any]:
     return {"seed": seed, **{k: teacher.get(k) for k in ("test_accuracy", "val_accuracy", "best_epoch",
                                                           "epochs_trained", "train_seconds")}}
@@ -171,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="student/scratch seeds, one teacher (default 3)")
     parser.add_argument("--sweep", action="store_true", help="also alpha in {0.1, 0.5} x T in {2, 5, 10}")
     parser.add_argument("--sweep-seeds", type=int, help="student seeds per sweep point (default: --seeds)")
+    parser.add_argument("--sweep-points", type=parse_points, default=SWEEP, metavar="A:T,A:T",
+                        help="the sweep's (alpha, temperature) points, e.g. 0.1:2,0.5:10 (default: the 6-point grid)")
     parser.add_argument("--teacher-seeds", type=int, default=1,
                         help="teachers to train, seeds seed..seed+N-1; the extra ones teacher-only (default 1)")
     parser.add_argument("--name", default="accuracy",
@@ -214,11 +229,15 @@ def main(argv: list[str] | None = None) -> int:
         report["sweep"] = []
         n = args.sweep_seeds or args.seeds
         scratch = summary["seeds"]["scratch"]["values"][:n]
-        for alpha, t in SWEEP:
-            sweep_summary, _ = run(make_config(args, [f"distill.alpha={alpha}", f"distill.temperature={t}",
-                                                      f"train.seeds={n}", "train.train_scratch=false"]), args.home)
-            s = stats(sweep_summary["seeds"]["student"]["values"])
-            students = [a for name, a in sorted(sweep_summary["arms"].items()) if name.startswith("student")]
+        for alpha, t in args.sweep_points:
+            if (alpha, t) == (config.distill.alpha, config.distill.temperature) and n <= args.seeds:
+                sweep_summary = summary  # the main run's first n students are this point's
+            else:
+                sweep_summary, _ = run(make_config(args, [f"distill.alpha={alpha}", f"distill.temperature={t}",
+                                                          f"train.seeds={n}", "train.train_scratch=false"]), args.home)
+            students = [a for name, a in sorted(sweep_summary["arms"].items(), key=lambda kv: _seed_of(kv[0]))
+                        if name.startswith("student")][:n]
+            s = stats([a["test_accuracy"] for a in students])
             report["sweep"].append({
                 "alpha": alpha, "temperature": t, "mean": s["mean"], "std": s["std"], "values": s["values"],
                 "val_mean": statistics.fmean(a["val_accuracy"] for a in students),

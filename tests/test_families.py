@@ -251,6 +251,7 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
     assert teacher.input_shape == (None, 60) and student.input_shape == (None, 40)
     assert summary["arms"]["teacher"]["params"] == param_count(config.teacher, 200) == teacher.count_params()
     assert summary["arms"]["teacher"]["test_accuracy"] > 0.8, "the synthetic task is learnable by bag of n-grams"
+    assert getattr(teacher, "optimizer", None) is None, "the teacher is saved without its optimizer's slots (a third of the bytes)"
     assert {"student", "scratch"} <= set(summary["arms"])
 
     # and a later run reuses it, by cache and by run id, with a check on the length it read
