@@ -147,7 +147,7 @@ def markdown(report: dict[str, Any], figure: Path) -> str:
         lines.append(f"| {role} | {s['mean'] * 100:.2f} ± {s['std'] * 100:.2f} | {len(s['values'])} | "
                      f"{NOTEBOOK[role] * 100:.1f}{note} |")
     teachers = report.get("teacher_seeds")
-    if teachers:
+    if teachers and len(teachers) > 1:
         t = stats([row["test_accuracy"] for row in teachers])
         lines += ["", f"Teachers over {len(teachers)} seeds (each trained alone, keep-best on validation): "
                       f"{t['mean'] * 100:.2f} ± {t['std'] * 100:.2f} % test accuracy; per seed: " +
