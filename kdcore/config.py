@@ -8,6 +8,7 @@ validated is what runs, and what runs is what ``config.json`` records.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from pathlib import Path
@@ -485,6 +486,7 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
     if problems:
         raise ConfigError(problems)
     family_before = family_of(raw.get("teacher") or {})
+    before = copy.deepcopy(raw)  # what the previous family's recipe meant, before data.maxlen changes
     parsed.sort(key=lambda kv: kv[0] not in (["teacher"], ["teacher", "family"]))
     chosen = {family_of(value) if parts == ["teacher"] else value for parts, value in parsed
               if parts in (["teacher"], ["teacher", "family"]) and isinstance(value, str)}
@@ -515,7 +517,7 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
         previous = FAMILY_RECIPES.get(family_before, {})
         for path, value in FAMILY_RECIPES[family_after].items():
             current = _get_path(raw, path, previous.get(path))
-            if path not in given and current == _recipe_value(raw, path, previous.get(path)):
+            if path not in given and current == _recipe_value(before, path, previous.get(path)):
                 _set_path(raw, path, _recipe_value(raw, path, value))
     return config_from_dict(raw)
 

@@ -147,13 +147,16 @@ def family_values(family: str, current: Mapping[str, Any] | None = None, previou
     values = {form_key(f"teacher.{name}"): _widget_value(f"teacher.{name}", size[name]) for name in size}
     before = FAMILY_RECIPES.get(previous or "", {})
     maxlen = (current or {}).get(form_key("data.maxlen"))
+    def as_applied(path: str, value: Any) -> Any:
+        if path == "data.teacher_maxlen" and value is not None and isinstance(maxlen, int):
+            return max(value, maxlen)  # a teacher never reads less than its student
+        return value
+
     for path, value in FAMILY_RECIPES[family].items():
         key = form_key(path)
-        if current is not None and path in before and current.get(key) != before[path]:
+        if current is not None and path in before and current.get(key) != as_applied(path, before[path]):
             continue
-        if path == "data.teacher_maxlen" and value is not None and isinstance(maxlen, int):
-            value = max(value, maxlen)  # a teacher never reads less than its student
-        values[key] = value
+        values[key] = as_applied(path, value)
     return values
 
 

@@ -12,8 +12,19 @@ import numpy as np
 import pytest
 from kdtest import tiny_config
 
-from kdcore.config import (FAMILY_RECIPES, SIZE_PRESETS, ConfigError, ConvSize, NgramSize, RecurrentSize, RunConfig,
-                           apply_overrides, config_from_dict, load_config, param_count)
+from kdcore.config import (
+    FAMILY_RECIPES,
+    SIZE_PRESETS,
+    ConfigError,
+    ConvSize,
+    NgramSize,
+    RecurrentSize,
+    RunConfig,
+    apply_overrides,
+    config_from_dict,
+    load_config,
+    param_count,
+)
 from kdcore.distill import TEACHER_LOGITS, TEACHER_TOKENS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
 from kdcore.teachers import bigram_multiplier, hashed_bigrams
@@ -53,6 +64,12 @@ def test_config__a_recipe_never_makes_the_teacher_read_less_than_the_student():
     for config in (apply_overrides(RunConfig(), ["data.maxlen=800", "teacher=ngram"]),
                    config_from_dict({"teacher": "ngram", "data": {"maxlen": 800}})):
         assert config.data.teacher_length == 800, f"{config.data}"
+
+
+def test_config__a_longer_student_follows_through_family_switches():
+    ngram = apply_overrides(RunConfig(), ["teacher=ngram"])
+    conv = apply_overrides(ngram, ["teacher=conv", "data.maxlen=500"])
+    assert conv.data.teacher_length == 500, "the recipe's 400 meant 'at least the student's length'"
 
 
 def test_config__overrides_that_choose_two_families_are_refused():

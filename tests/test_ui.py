@@ -114,6 +114,14 @@ def test_form__a_family_switch_keeps_recipe_fields_the_user_changed() -> None:
     assert values[ui_form.form_key("teacher.bigram_buckets")] == 2**18
 
 
+def test_form__switching_back_clears_a_teacher_length_the_recipe_set() -> None:
+    values = {**ui_form.form_values(), ui_form.form_key("data.maxlen"): 500}
+    values.update(ui_form.family_values("ngram", values, "recurrent"))
+    assert values[ui_form.form_key("data.teacher_maxlen")] == 500, "never shorter than the student's 500"
+    values.update(ui_form.family_values("recurrent", values, "ngram"))
+    assert values[ui_form.form_key("data.teacher_maxlen")] is None, "the recipe's value goes with its family"
+
+
 def test_field_help__describes_the_shown_family() -> None:
     assert "averaged" in ui_form.field_help("teacher.dropout", "ngram")
     assert "averaged" not in ui_form.field_help("teacher.dropout", "recurrent")

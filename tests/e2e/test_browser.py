@@ -20,7 +20,6 @@ from playwright.sync_api import Page, expect
 from kdcore.config import SIZE_PRESETS, TINY, param_count
 from kdcore.store import RunStore
 
-
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
