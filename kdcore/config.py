@@ -273,12 +273,33 @@ def _is_set(tree: dict[str, Any], path: str) -> bool:
     return True
 
 
-def _recipe_value(tree: dict[str, Any], path: str, value: Any) -> Any:
-    """A recipe's value as it applies here: a teacher never reads less than the student."""
-    if path == "data.teacher_maxlen" and value is not None:
-        maxlen = _get_path(tree, "data.maxlen")
-        return max(value, maxlen) if isinstance(maxlen, int) else value
+def _recipe_value(path: str, value: Any, maxlen: Any) -> Any:
+    """A recipe's value as it applies next to ``data.maxlen``: a teacher never reads less than the student."""
+    if path == "data.teacher_maxlen" and value is not None and isinstance(maxlen, int):
+        return max(value, maxlen)
     return value
+
+
+_UNSET = object()
+
+
+def switched_recipe(previous: str, family: str, current: dict[str, Any], maxlen_before: Any, maxlen_now: Any,
+                    given: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """Recipe fields (path -> value) that a switch of the teacher from ``previous`` to ``family`` sets.
+
+    A field set explicitly (``given``) or no longer at the value the previous family's recipe
+    gave it is the user's and stays; the others follow the new family. One rule for the
+    command line (``apply_overrides``) and the New-run form.
+    """
+    before = FAMILY_RECIPES.get(previous, {})
+    out: dict[str, Any] = {}
+    for path, value in FAMILY_RECIPES.get(family, {}).items():
+        now = current.get(path, _UNSET)
+        if path in given or (path in before and now is not _UNSET
+                             and now != _recipe_value(path, before[path], maxlen_before)):
+            continue
+        out[path] = _recipe_value(path, value, maxlen_now)
+    return out
 
 
 class RunConfig(_Strict):
@@ -304,7 +325,7 @@ class RunConfig(_Strict):
         out = dict(raw)
         for path, value in recipe.items():
             if not _is_set(out, path):
-                _set_path(out, path, _recipe_value(out, path, value))
+                _set_path(out, path, _recipe_value(path, value, _get_path(out, "data.maxlen")))
         return out
 
     # -- derived -----------------------------------------------------------------
@@ -486,7 +507,7 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
     if problems:
         raise ConfigError(problems)
     family_before = family_of(raw.get("teacher") or {})
-    before = copy.deepcopy(raw)  # what the previous family's recipe meant, before data.maxlen changes
+    before = copy.deepcopy(raw)  # what the previous family's recipe gave, before data.maxlen changes
     parsed.sort(key=lambda kv: kv[0] not in (["teacher"], ["teacher", "family"]))
     chosen = {family_of(value) if parts == ["teacher"] else value for parts, value in parsed
               if parts in (["teacher"], ["teacher", "family"]) and isinstance(value, str)}
@@ -512,13 +533,13 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
             node = child
         node[parts[-1]] = value
     family_after = family_of(raw.get("teacher") or {})
-    if family_after != family_before and family_after in FAMILY_RECIPES:
-        given = {".".join(parts) for parts, _ in parsed}
-        previous = FAMILY_RECIPES.get(family_before, {})
-        for path, value in FAMILY_RECIPES[family_after].items():
-            current = _get_path(raw, path, previous.get(path))
-            if path not in given and current == _recipe_value(before, path, previous.get(path)):
-                _set_path(raw, path, _recipe_value(raw, path, value))
+    if family_after != family_before:
+        current = {path: _get_path(raw, path, _UNSET) for path in FAMILY_RECIPES.get(family_after, {})}
+        changes = switched_recipe(family_before, family_after, {k: v for k, v in current.items() if v is not _UNSET},
+                                  _get_path(before, "data.maxlen"), _get_path(raw, "data.maxlen"),
+                                  given={".".join(parts) for parts, _ in parsed})
+        for path, value in changes.items():
+            _set_path(raw, path, value)
     return config_from_dict(raw)
 
 

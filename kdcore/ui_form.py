@@ -22,6 +22,7 @@ from kdcore.config import (
     config_from_dict,
     family_of,
     param_count,
+    switched_recipe,
 )
 
 #: Prefix of every New-run widget key; the rest of the key is the config field's dotted path,
@@ -145,18 +146,10 @@ def family_values(family: str, current: Mapping[str, Any] | None = None, previou
     """
     size = FAMILY_DEFAULT_SIZES[family].model_dump()
     values = {form_key(f"teacher.{name}"): _widget_value(f"teacher.{name}", size[name]) for name in size}
-    before = FAMILY_RECIPES.get(previous or "", {})
+    shown = {path: current[form_key(path)] for path in FAMILY_RECIPES[family] if form_key(path) in (current or {})}
     maxlen = (current or {}).get(form_key("data.maxlen"))
-    def as_applied(path: str, value: Any) -> Any:
-        if path == "data.teacher_maxlen" and value is not None and isinstance(maxlen, int):
-            return max(value, maxlen)  # a teacher never reads less than its student
-        return value
-
-    for path, value in FAMILY_RECIPES[family].items():
-        key = form_key(path)
-        if current is not None and path in before and current.get(key) != as_applied(path, before[path]):
-            continue
-        values[key] = as_applied(path, value)
+    changes = switched_recipe(previous or "", family, shown, maxlen, maxlen)
+    values.update({form_key(path): value for path, value in changes.items()})
     return values
 
 
