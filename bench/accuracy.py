@@ -54,13 +54,23 @@ def make_config(args: argparse.Namespace, overrides: list[str]) -> Any:
     return apply_overrides(RunConfig(name="bench accuracy"), base + args.set + overrides)
 
 
+def run_folder(config: Any, home: Path, students: bool = True) -> Path:
+    """The folder of one experiment, named after its config, so that a rerun resumes or reads it back."""
+    digest = hashlib.sha256((config.to_json() + ("" if students else "teacher-only")).encode()).hexdigest()[:12]
+    return home / "runs" / f"bench-accuracy-{digest}"
+
+
+def finished(config: Any, home: Path) -> bool:
+    """Whether this experiment already ran to the end (its summary is written last)."""
+    return (run_folder(config, home) / "summary.json").is_file()
+
+
 def run(config: Any, home: Path, students: bool = True) -> tuple[dict[str, Any], Path]:
     """Run (or resume, or read back) one experiment in a folder named after its config."""
     from kdcore.pipeline import run_experiment
     from kdcore.progress import PrintReporter
 
-    digest = hashlib.sha256((config.to_json() + ("" if students else "teacher-only")).encode()).hexdigest()[:12]
-    folder = home / "runs" / f"bench-accuracy-{digest}"
+    folder = run_folder(config, home, students)
     print(f"== {folder}", flush=True)
     return run_experiment(config, folder, PrintReporter(), home=home, tick_interval=30.0, students=students), folder
 
@@ -230,11 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         n = args.sweep_seeds or args.seeds
         scratch = summary["seeds"]["scratch"]["values"][:n]
         for alpha, t in args.sweep_points:
+            point = [f"distill.alpha={alpha}", f"distill.temperature={t}"]
             if (alpha, t) == (config.distill.alpha, config.distill.temperature) and n <= args.seeds:
                 sweep_summary = summary  # the main run's first n students are this point's
+            elif n <= args.seeds and (full := make_config(args, point)) and finished(full, args.home):
+                sweep_summary, _ = run(full, args.home)  # an earlier main run at this point: read back
             else:
-                sweep_summary, _ = run(make_config(args, [f"distill.alpha={alpha}", f"distill.temperature={t}",
-                                                          f"train.seeds={n}", "train.train_scratch=false"]), args.home)
+                sweep_summary, _ = run(make_config(args, point + [f"train.seeds={n}", "train.train_scratch=false"]),
+                                       args.home)
             students = [a for name, a in sorted(sweep_summary["arms"].items(), key=lambda kv: _seed_of(kv[0]))
                         if name.startswith("student")][:n]
             s = stats([a["test_accuracy"] for a in students])
