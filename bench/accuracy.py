@@ -165,8 +165,10 @@ def markdown(report: dict[str, Any], figure: Path) -> str:
                             for row in teachers) + "."]
     gain = seeds.get("gain")
     if gain:
+        interval = f", 95% interval ±{gain['ci95'] * 100:.2f}" if gain.get("ci95") is not None else ""
         lines += ["", f"Paired gain of the distilled student over scratch: {gain['mean'] * 100:+.2f} ± "
-                      f"{gain['std'] * 100:.2f} points (exceeds the seed spread: {gain['exceeds_spread']})."]
+                      f"{gain['std'] * 100:.2f} points (std{interval}; exceeds the seed spread: "
+                      f"{gain['exceeds_spread']})."]
     lines += ["", report["verdict"], "", NOTEBOOK_NOTE,
               "kdcore protocol: 10 % of the training slice held out (stratified) for validation and keep-best; "
               "the test slice is used only at the end. The notebook trained on all of it and reported one run.",

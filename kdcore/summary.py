@@ -5,6 +5,7 @@ No TensorFlow here: the dashboard uses these functions on stored summaries too.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +14,11 @@ from kdcore.progress import arm_base
 
 #: Accuracy differences below this (a tenth of a point) are reported as "no difference".
 NO_DIFFERENCE = 0.001
+
+#: Two-sided 95% Student-t quantiles for 1 to 30 degrees of freedom (seeds - 1); 1.96 beyond.
+#: A table, not scipy: this module runs in the UI process, which stays light.
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+       2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
 
 
 def seed_stats(values: list[float]) -> dict[str, Any]:
@@ -27,9 +33,12 @@ def seed_stats(values: list[float]) -> dict[str, Any]:
 def compare_arms(arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """Student vs scratch over every seed pair, and whether the gain exceeds seed noise.
 
-    The gain "exceeds the spread" when the mean paired gain is larger than the larger of
-    the two arms' seed-to-seed standard deviations; with one seed there is no spread to
-    compare with, so the answer is ``None``.
+    The gain "exceeds the spread" when the 95% confidence interval of the mean paired gain
+    (Student's t over the seeds) excludes zero. Pairing matters: a student and its scratch
+    share initial weights and data order, so seed-to-seed swings that move both arms cancel
+    out of the gain, while comparing the mean gain with the arms' own spreads both misses
+    small consistent gains and (with 3 seeds) calls noise a gain. With one seed there is no
+    spread to compare with, so the answer is ``None``.
     """
     students = sorted(a for a in arms if arm_base(a) == "student")
     pairs = [(arms[s]["test_accuracy"], arms[s.replace("student", "scratch", 1)]["test_accuracy"])
@@ -37,12 +46,19 @@ def compare_arms(arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"student": seed_stats([arms[s]["test_accuracy"] for s in students])}
     if pairs:
         out["scratch"] = seed_stats([b for _, b in pairs])
-        gains = [a - b for a, b in pairs]
-        gain = seed_stats(gains)
-        spread = max(out["student"]["std"], out["scratch"]["std"])
-        gain["exceeds_spread"] = None if len(pairs) < 2 else abs(gain["mean"]) > spread
+        gain = seed_stats([a - b for a, b in pairs])
+        gain["ci95"] = confidence_half_width(gain["std"], len(pairs))
+        gain["exceeds_spread"] = None if gain["ci95"] is None else abs(gain["mean"]) > gain["ci95"]
         out["gain"] = gain
     return out
+
+
+def confidence_half_width(std: float, n: int) -> float | None:
+    """Half-width of the two-sided 95% interval of a mean of ``n`` values (None below 2 values)."""
+    if n < 2:
+        return None
+    t = T95[n - 2] if n - 2 < len(T95) else 1.96
+    return t * std / math.sqrt(n)
 
 
 def add_comparisons(arms: dict[str, dict[str, Any]]) -> None:
@@ -72,8 +88,9 @@ def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any]) -> 
     gain = seeds["gain"]
     n = len(gain["values"])
     over = f" over {n} seeds" if n > 1 else ""
-    noise = {True: " This is larger than the seed-to-seed spread.",
-             False: " This is within the seed-to-seed spread, so it may be noise.",
+    interval = f" (95% interval of the paired gain: ±{gain['ci95'] * 100:.2f} points)" if gain.get("ci95") else ""
+    noise = {True: f" This is larger than the seed-to-seed spread{interval}.",
+             False: f" This is within the seed-to-seed spread{interval}, so it may be noise.",
              None: " With one seed, the spread is unknown: repeat with train.seeds >= 3 to tell gain from noise."}[
         gain["exceeds_spread"]]
     if abs(gain["mean"]) < NO_DIFFERENCE:

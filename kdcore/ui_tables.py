@@ -128,6 +128,7 @@ def seed_lines(summary: Mapping[str, Any] | None) -> list[str]:
     if gain and gain.get("mean") is not None:
         verdict = ("larger than the spread between seeds" if gain.get("exceeds_spread")
                    else "within the spread between seeds")
-        lines.append(f"Gain of distillation: {fmt_points(gain['mean'])} ± {abs((gain.get('std') or 0) * 100):.2f} "
-                     f"pts, {verdict}")
+        half, what = ((gain["ci95"], " (95% interval)") if gain.get("ci95") is not None
+                      else (gain.get("std") or 0.0, ""))  # summaries stored before the interval existed
+        lines.append(f"Gain of distillation: {fmt_points(gain['mean'])} ± {abs(half * 100):.2f} pts{what}, {verdict}")
     return lines

@@ -28,8 +28,26 @@ def test_compare_arms__gain_within_noise():
     assert result["gain"]["exceeds_spread"] is False, "a 0.3-point mean gain is inside a 5-point spread"
 
 
+def test_compare_arms__arm_spread_is_not_the_test():
+    # given the recurrent teacher's measurement (bench/results/accuracy.md): per-seed gains -1.25, -1.98, +0.65
+    # points, arms' std 0.75 and 0.61. The mean gain (-0.86) is larger than either std, but its 95% interval
+    # (t with 2 degrees of freedom) is about ±3.4 points: noise, not a loss.
+    result = compare_arms(arms(0.86, [(0.8563, 0.8688), (0.8519, 0.8717), (0.8665, 0.8600)]))
+    assert result["gain"]["mean"] == pytest.approx(-0.0086, abs=1e-4)
+    assert result["gain"]["ci95"] == pytest.approx(4.303 * result["gain"]["std"] / 3 ** 0.5)
+    assert result["gain"]["exceeds_spread"] is False
+
+
+def test_compare_arms__consistent_gain_exceeds_spread_despite_noisy_arms():
+    # both arms swing by 5 points from seed to seed, but each student beats its own scratch by 1 point
+    result = compare_arms(arms(0.95, [(0.80, 0.79), (0.86, 0.85), (0.90, 0.89)]))
+    assert result["student"]["std"] > 0.04
+    assert result["gain"]["exceeds_spread"] is True, "pairing cancels what moves both arms"
+
+
 def test_compare_arms__one_seed_has_no_spread():
-    assert compare_arms(arms(0.9, [(0.86, 0.85)]))["gain"]["exceeds_spread"] is None
+    gain = compare_arms(arms(0.9, [(0.86, 0.85)]))["gain"]
+    assert gain["exceeds_spread"] is None and gain["ci95"] is None
 
 
 def test_add_comparisons__gain_and_teacher_share():

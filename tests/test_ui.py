@@ -202,6 +202,9 @@ def test_seed_lines__only_when_seeds_were_repeated() -> None:
                      "gain": {"mean": 0.02, "std": 0.005, "exceeds_spread": True}}}
     assert ui_tables.seed_lines(two) == ["Distilled student: 80.00% ± 1.00% test accuracy over 2 seeds",
                                   "Gain of distillation: +2.00 pts ± 0.50 pts, larger than the spread between seeds"]
+    two["seeds"]["gain"].update(ci95=0.0635, exceeds_spread=False)
+    assert ui_tables.seed_lines(two)[-1] == ("Gain of distillation: +2.00 pts ± 6.35 pts (95% interval), "
+                                             "within the spread between seeds"), "the interval, when the run has one"
 
 
 def test_runs_frame_and_filter(tmp_path: Path) -> None:
