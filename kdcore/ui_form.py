@@ -230,7 +230,7 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
         if value is None and path not in _EMPTY_IS_NONE and _get_path(defaults, path) is not None:
             value = _get_path(defaults, path)
         if path in _EMPTY_IS_NONE and value is None:
-            value = "" if path == "data.path" else None
+            value = ""  # not None: a selectbox holding None shows Streamlit's "Choose an option" placeholder
         values[form_key(path)] = _widget_value(path, value)
     return values
 

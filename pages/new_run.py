@@ -98,11 +98,11 @@ with form:
     with st.container(border=True):
         st.subheader("Models", divider="gray")
         finished = store.list_runs(["succeeded"])
-        reusable = [None] + [r.id for r in finished]
+        reusable = [""] + [r.id for r in finished]  # "": train a new teacher
         labels = {r.id: run_label(r) for r in finished}
         if state.get(K("teacher_from")) not in reusable:
-            state[K("teacher_from")] = None
-        reuse = state[K("teacher_from")] is not None
+            state[K("teacher_from")] = ""
+        reuse = bool(state[K("teacher_from")])
         for role, col in zip(("teacher", "student"), st.columns(2, gap="medium")):
             col.markdown(f"**{role.capitalize()}**")
             locked = role == "teacher" and reuse
@@ -126,7 +126,7 @@ with form:
             if role == "teacher":
                 number("data.teacher_maxlen", col, step=50, placeholder="same as the review length", disabled=locked)
                 col.selectbox(FIELD_LABELS["teacher_from"], reusable, key=K("teacher_from"),
-                              format_func=lambda rid: "No: train a new teacher" if rid is None else labels.get(rid, rid),
+                              format_func=lambda rid: labels.get(rid, rid) if rid else "No: train a new teacher",
                               on_change=teacher_chosen, help=field_help("teacher_from"))
 
     with st.container(border=True):

@@ -303,6 +303,17 @@ def test_new_run__launch_queues_the_run_and_opens_its_live_page(kd_home: Path, s
     assert at.selectbox(key="live.run").value == runs[0].id, "the live page shows the new run"
 
 
+def test_new_run__teacher_reuse_starts_at_train_a_new_one(kd_home: Path, store: RunStore,
+                                                          fixture_runs: dict[str, str]) -> None:
+    at = open_page()
+    box = at.selectbox(key="form.teacher_from")
+    assert box.index == 0 and box.options[0] == "No: train a new teacher", \
+        f"the choice is shown, not Streamlit's empty placeholder: index {box.index}, options {box.options}"
+    at.button(key="launch").click().run()
+    queued = [r for r in store.list_runs(["queued"]) if r.id != fixture_runs["queued"]]
+    assert queued and queued[0].config["teacher_from"] is None, "a new teacher is queued as no teacher_from"
+
+
 def test_new_run__reusing_a_teacher_copies_its_sizes(kd_home: Path, store: RunStore,
                                                      fixture_runs: dict[str, str]) -> None:
     at = open_page()
