@@ -1,7 +1,9 @@
 """Runs, their live metrics and logs, in one SQLite file that a worker writes while pages read.
 
 The file itself (tables, migrations, WAL mode, ``BEGIN IMMEDIATE`` write transactions) is
-:mod:`kdcore.store_schema`'s job; this module holds the queries, behind :class:`RunStore`.
+:mod:`kdcore.store_schema`'s job, what a row means :mod:`kdcore.store_records`'s, and how a
+progress event becomes rows :mod:`kdcore.store_rows`'; this module holds the queries, behind
+:class:`RunStore`.
 SQL uses ``?`` parameters only. ``RUN_STATUSES`` and ``FINISHED`` are defined with the table
 they constrain and importable from here.
 
@@ -12,9 +14,7 @@ pandas is imported only by :meth:`RunStore.curves`.
 from __future__ import annotations
 
 import json
-import math
 import os
-import secrets
 import shutil
 import socket
 import sqlite3
@@ -22,14 +22,19 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdcore import paths
 from kdcore.config import RunConfig, config_from_dict
-from kdcore.progress import ProgressEvent, format_metrics
+from kdcore.progress import ProgressEvent
+from kdcore.store_records import SELECT_RUN, RunRecord, WorkerRecord, new_run_id
+from kdcore.store_rows import INSERT_EVENT, INSERT_METRIC, event_log_line, finite, metric_row
 from kdcore.store_schema import FINISHED, RUN_STATUSES, connect, ensure_schema, transaction
+
+#: Importable from here, where they always were: records, row helpers and the schema's statuses.
+__all__ = ["DEFAULT_MAX_CRASHES", "DEFAULT_STALE_AFTER_S", "FINISHED", "RUN_STATUSES", "RunRecord", "RunStore",
+           "WorkerRecord", "event_log_line", "new_run_id"]
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -40,105 +45,9 @@ DEFAULT_STALE_AFTER_S = 30.0
 #: (a run that kills its worker, e.g. the kernel's OOM killer, must not loop forever).
 DEFAULT_MAX_CRASHES = 3
 
-_RUN_COLUMNS = ("id", "name", "status", "config", "created_at", "started_at", "finished_at", "worker_id",
-                "heartbeat_at", "arm", "epoch", "step", "steps", "epochs", "samples_per_s", "device", "error",
-                "traceback", "summary", "cancel_requested", "attempts")
-_SELECT_RUN = f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs"
-
-_INSERT_METRIC = (
-    "INSERT INTO metrics (run_id, arm, kind, epoch, step, fraction, name, value, t) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (run_id, arm, epoch, name) WHERE kind = 'epoch' "
-    "DO UPDATE SET value = excluded.value, step = excluded.step, t = excluded.t"
-)
-_INSERT_EVENT = "INSERT INTO events (run_id, t, kind, arm, epoch, text) VALUES (?, ?, ?, ?, ?, ?)"
-
 CURVE_COLUMNS = ("arm", "kind", "epoch", "step", "fraction", "name", "value", "t")
 _CURVE_DTYPES = {"arm": object, "kind": object, "epoch": "int64", "step": "int64", "fraction": "float64",
                  "name": object, "value": "float64", "t": "float64"}
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run as the store sees it (a snapshot; read again for fresh values)."""
-
-    id: str
-    name: str
-    status: str
-    config: dict
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    worker_id: str | None
-    heartbeat_at: float | None
-    arm: str | None
-    epoch: int | None
-    step: int | None
-    steps: int | None
-    epochs: int | None
-    samples_per_s: float | None
-    device: str | None
-    error: str | None
-    traceback: str | None
-    summary: dict | None
-    cancel_requested: bool
-    attempts: int
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
-
-    def run_config(self) -> RunConfig:
-        """The validated config this run was queued with."""
-        return config_from_dict(self.config)
-
-    @classmethod
-    def _from_row(cls, row: Sequence[Any]) -> RunRecord:
-        values = dict(zip(_RUN_COLUMNS, row))
-        values["config"] = json.loads(values["config"])
-        values["summary"] = json.loads(values["summary"]) if values["summary"] else None
-        values["cancel_requested"] = bool(values["cancel_requested"])
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class WorkerRecord:
-    id: str
-    host: str
-    pid: int
-    devices: str | None
-    started_at: float
-    heartbeat_at: float
-    stopped_at: float | None
-    run_id: str | None
-
-
-def new_run_id(now: float | None = None) -> str:
-    """``20261128-073501-a1b2c3`` (UTC, as ``kdcore run``): sorts by time, random tail against collisions."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now if now is not None else time.time()))
-    return f"{stamp}-{secrets.token_hex(3)}"
-
-
-def _finite(value: Any) -> float | None:
-    """NaN/inf as NULL: SQLite stores them, JSON and charts choke on them."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def event_log_line(event: ProgressEvent) -> str | None:
-    """The line a progress event adds to the run's log (ticks add none)."""
-    if event.kind == "log":
-        return event.message
-    if event.kind == "arm_start":
-        return f"== {event.arm}: " + (event.message or f"starting at epoch {event.epoch + 1}")
-    if event.kind == "epoch_end":
-        return f"[{event.arm}] epoch {event.epoch + 1}/{event.epochs} done: {format_metrics(event.metrics)}"
-    if event.kind == "arm_end":
-        return f"== {event.arm} finished" + (f": {format_metrics(event.metrics)}" if event.metrics else "")
-    return None
 
 
 class RunStore:
@@ -202,19 +111,19 @@ class RunStore:
                     "INSERT INTO runs (id, name, status, config, created_at) VALUES (?, ?, 'queued', ?, ?)",
                     (run_id, config.name, config.model_dump_json(), now),
                 )
-                tx.execute(_INSERT_EVENT, (run_id, now, "queued", None, None, "queued"))
+                tx.execute(INSERT_EVENT, (run_id, now, "queued", None, None, "queued"))
         except sqlite3.IntegrityError as e:
             raise ValueError(f"run id {run_id!r} already exists") from e
         return run_id
 
     def get_run(self, run_id: str) -> RunRecord | None:
         paths.validate_run_id(run_id)
-        row = self._conn().execute(f"{_SELECT_RUN} WHERE id = ?", (run_id,)).fetchone()
+        row = self._conn().execute(f"{SELECT_RUN} WHERE id = ?", (run_id,)).fetchone()
         return RunRecord._from_row(row) if row else None
 
     def list_runs(self, statuses: Iterable[str] | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally only those in ``statuses``."""
-        sql, params = _SELECT_RUN, ()
+        sql, params = SELECT_RUN, ()
         if statuses is not None:
             wanted = tuple(statuses)
             unknown = [s for s in wanted if s not in RUN_STATUSES]
@@ -278,11 +187,11 @@ class RunStore:
             if status == "queued":
                 tx.execute("UPDATE runs SET status = 'cancelled', cancel_requested = 1, finished_at = ? "
                            "WHERE id = ?", (now, run_id))
-                tx.execute(_INSERT_EVENT, (run_id, now, "cancel", None, None, "cancelled before it started"))
+                tx.execute(INSERT_EVENT, (run_id, now, "cancel", None, None, "cancelled before it started"))
                 return "cancelled"
             if status == "running":
                 tx.execute("UPDATE runs SET cancel_requested = 1 WHERE id = ?", (run_id,))
-                tx.execute(_INSERT_EVENT, (run_id, now, "cancel", None, None, "cancel requested"))
+                tx.execute(INSERT_EVENT, (run_id, now, "cancel", None, None, "cancel requested"))
             return status
 
     def delete_run(self, run_id: str) -> None:
@@ -325,8 +234,8 @@ class RunStore:
             tx.execute("UPDATE workers SET run_id = ?, heartbeat_at = ? WHERE id = ?", (run_id, now, worker_id))
             attempt = tx.execute("SELECT attempts FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
             text = f"worker {worker_id} took the run" + (f" (attempt {attempt})" if attempt > 1 else "")
-            tx.execute(_INSERT_EVENT, (run_id, now, "claim", None, None, text))
-            return RunRecord._from_row(tx.execute(f"{_SELECT_RUN} WHERE id = ?", (run_id,)).fetchone())
+            tx.execute(INSERT_EVENT, (run_id, now, "claim", None, None, text))
+            return RunRecord._from_row(tx.execute(f"{SELECT_RUN} WHERE id = ?", (run_id,)).fetchone())
 
     def heartbeat(self, run_id: str, worker_id: str) -> bool:
         """Say the run is alive; False if the run is no longer this worker's (requeued, deleted)."""
@@ -354,12 +263,12 @@ class RunStore:
         self._conn().execute("UPDATE runs SET device = ? WHERE id = ?", (device, run_id))
 
     def append_log(self, run_id: str, text: str, *, kind: str = "log", t: float | None = None) -> None:
-        self._conn().execute(_INSERT_EVENT, (run_id, t if t is not None else time.time(), kind, None, None, text))
+        self._conn().execute(INSERT_EVENT, (run_id, t if t is not None else time.time(), kind, None, None, text))
 
     def add_metrics(self, run_id: str, rows: Iterable[tuple[str, str, int, int, int, str, float, float]]) -> None:
         """Insert ``(arm, kind, epoch, step, steps, name, value, t)`` rows; epoch rows upsert."""
         with self._tx() as tx:
-            tx.executemany(_INSERT_METRIC, [_metric_row(run_id, *row) for row in rows])
+            tx.executemany(INSERT_METRIC, [metric_row(run_id, *row) for row in rows])
 
     def record_events(self, run_id: str, events: Sequence[tuple[float, ProgressEvent]],
                       worker_id: str | None = None) -> bool:
@@ -382,7 +291,7 @@ class RunStore:
             for t, event in events:
                 if event.kind == "arm_start":
                     # Flush earlier rows first so the delete sees them in order.
-                    tx.executemany(_INSERT_METRIC, metric_rows)
+                    tx.executemany(INSERT_METRIC, metric_rows)
                     metric_rows = []
                     tx.execute("DELETE FROM metrics WHERE run_id = ? AND arm = ? AND epoch >= ?",
                                (run_id, event.arm, event.epoch))
@@ -390,7 +299,7 @@ class RunStore:
                     kind = "tick" if event.kind == "tick" else "epoch"
                     step = event.step if kind == "tick" else (event.steps or event.step)
                     metric_rows.extend(
-                        _metric_row(run_id, event.arm, kind, event.epoch, step, event.steps, name, value, t)
+                        metric_row(run_id, event.arm, kind, event.epoch, step, event.steps, name, value, t)
                         for name, value in event.metrics.items()
                     )
                 if event.kind != "log":
@@ -398,15 +307,15 @@ class RunStore:
                     progress = (event.arm, event.epoch, event.step, event.steps, event.epochs, speed)
                 line = event_log_line(event)
                 if line is not None:
-                    tx.execute(_INSERT_EVENT, (run_id, t, event.kind, event.arm or None,
+                    tx.execute(INSERT_EVENT, (run_id, t, event.kind, event.arm or None,
                                                event.epoch if event.kind != "log" else None, line))
-            tx.executemany(_INSERT_METRIC, metric_rows)
+            tx.executemany(INSERT_METRIC, metric_rows)
             if progress is not None:
                 arm, epoch, step, steps, epochs, speed = progress
                 tx.execute(
                     "UPDATE runs SET arm = ?, epoch = ?, step = ?, steps = ?, epochs = ?, "
                     "samples_per_s = COALESCE(?, samples_per_s) WHERE id = ?",
-                    (arm, epoch, step, steps, epochs, _finite(speed) if speed is not None else None, run_id),
+                    (arm, epoch, step, steps, epochs, finite(speed) if speed is not None else None, run_id),
                 )
         return True
 
@@ -427,7 +336,7 @@ class RunStore:
             if tx.execute(sql, params).rowcount != 1:
                 return False
             text = f"run {status}" + (f": {error}" if error else "")
-            tx.execute(_INSERT_EVENT, (run_id, now, status, None, None, text))
+            tx.execute(INSERT_EVENT, (run_id, now, status, None, None, text))
             if worker_id is not None:
                 tx.execute("UPDATE workers SET run_id = NULL WHERE id = ?", (worker_id,))
         return True
@@ -441,7 +350,7 @@ class RunStore:
                 "AND status = 'running'", (run_id, worker_id))
             if cur.rowcount != 1:
                 return False
-            tx.execute(_INSERT_EVENT, (run_id, now, "requeue", None, None, f"back in the queue: {reason}"))
+            tx.execute(INSERT_EVENT, (run_id, now, "requeue", None, None, f"back in the queue: {reason}"))
             tx.execute("UPDATE workers SET run_id = NULL WHERE id = ?", (worker_id,))
         return True
 
@@ -477,7 +386,7 @@ class RunStore:
                 else:
                     tx.execute("UPDATE runs SET status = ?, finished_at = ?, crashes = ?, error = ? WHERE id = ?",
                                (status, now, crashes, text if status == "failed" else None, run_id))
-                tx.execute(_INSERT_EVENT, (run_id, now, "requeue" if status == "queued" else status, None, None,
+                tx.execute(INSERT_EVENT, (run_id, now, "requeue" if status == "queued" else status, None, None,
                                            text))
         return [r[0] for r in rows]
 
@@ -532,12 +441,3 @@ class RunStore:
             tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
                        "excluded.value", (key, repr(now)))
         return True
-
-
-def _metric_row(run_id: str, arm: str, kind: str, epoch: int, step: int, steps: int, name: str,
-                value: Any, t: float) -> tuple:
-    if kind == "epoch":
-        fraction = float(epoch + 1)
-    else:
-        fraction = epoch + (step / steps if steps else 0.0)
-    return (run_id, arm, kind, int(epoch), int(step), fraction, name, _finite(value), float(t))
