@@ -15,11 +15,12 @@ SCRIPTS = {
     "speed": ("speed.py", "kdcore vs the notebook's procedure: per-phase time, samples/s, peak RSS"),
     "accuracy": ("accuracy.py", "teacher / distilled / scratch test accuracy over seeds, beside the notebook"),
     "store": ("bench_store.py", "what metric streaming to the store costs training; curve read time"),
+    "ngram-step": ("ngram_step.py", "where the n-gram teacher's training step goes (table copy, dense Adam)"),
 }
 
 
 def usage() -> str:
-    rows = "\n".join(f"  {name:9s} {desc}" for name, (_, desc) in SCRIPTS.items())
+    rows = "\n".join(f"  {name:10s} {desc}" for name, (_, desc) in SCRIPTS.items())
     return f"usage: bash run.sh bench NAME [ARGS]   (ARGS go to the script; NAME --help lists them)\n{rows}"
 
 
