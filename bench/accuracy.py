@@ -54,9 +54,19 @@ def make_config(args: argparse.Namespace, overrides: list[str]) -> Any:
     return apply_overrides(RunConfig(name="bench accuracy"), base + args.set + overrides)
 
 
+#: Config fields added after results were measured: at these defaults they stay out of a run's
+#: folder name, so that the earlier runs (which are these defaults) are still found.
+LATER_FIELDS = {("distill", "teacher_view"): "own"}
+
+
 def run_folder(config: Any, home: Path, students: bool = True) -> Path:
     """The folder of one experiment, named after its config, so that a rerun resumes or reads it back."""
-    digest = hashlib.sha256((config.to_json() + ("" if students else "teacher-only")).encode()).hexdigest()[:12]
+    named = json.loads(config.to_json())
+    for (section, field), default in LATER_FIELDS.items():
+        if named[section].get(field) == default:
+            del named[section][field]
+    text = json.dumps(named, indent=2) + ("" if students else "teacher-only")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return home / "runs" / f"bench-accuracy-{digest}"
 
 

@@ -164,6 +164,10 @@ class DistillConfig(_Strict):
         10.0, gt=0.0, le=1000.0, description="Softens both models' outputs; higher shows more of the teacher's doubt."
     )
     scale_t2: bool = Field(True, description="Multiply the soft loss by T^2 (Hinton et al. 2015). Off: notebook parity.")
+    teacher_view: Literal["own", "student"] = Field(
+        "own", description="What the teacher reads when it makes the soft targets: its own view (data.teacher_maxlen "
+        "tokens) or the student's (data.maxlen tokens, the same words the student sees: a consistent teacher, Beyer "
+        "et al. 2022). Only differs when the teacher reads longer reviews than the student.")
 
 
 class TrainConfig(_Strict):

@@ -184,6 +184,19 @@ def pad(sequences: list[np.ndarray], maxlen: int) -> np.ndarray:
     return out
 
 
+def repad(x: np.ndarray, maxlen: int) -> np.ndarray:
+    """A padded matrix at another width, as ``pad`` would have made it from the same (shown) tokens.
+
+    Rows are pre-padded, so a narrower width keeps the last columns and a wider one adds
+    zeros in front: a teacher reading ``maxlen`` tokens then sees exactly the words of a
+    student's shorter view.
+    """
+    width = x.shape[1]
+    if maxlen <= width:
+        return x[:, width - maxlen:]
+    return np.pad(x, ((0, 0), (maxlen - width, 0)))
+
+
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val): ``fraction`` of each class held out, chosen with ``seed``."""
     rng = np.random.default_rng(seed)

@@ -25,7 +25,7 @@ import numpy as np
 
 from kdcore import summary as summarise
 from kdcore.config import ConfigError, RunConfig, config_from_dict, param_count
-from kdcore.data import Splits, load_split_views
+from kdcore.data import Splits, load_split_views, repad
 from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
 from kdcore.paths import baselines_dir, teachers_dir
@@ -139,11 +139,13 @@ class _Experiment:
         self.histories[arm] = state.history
 
     # -- teacher -------------------------------------------------------------------------
-    def teacher_logits(self, splits: Splits) -> np.ndarray:
-        """Train, resume or reuse the teacher; return its logits on the training rows.
+    def teacher_logits(self, splits: Splits, student_view: Splits) -> np.ndarray:
+        """Train, resume or reuse the teacher; return its soft targets on the training rows.
 
-        ``splits`` is the teacher's view of the data (padded to its own length); its rows
-        are the student's rows, so the logits line up with the student's batches.
+        ``splits`` is the teacher's view of the data (padded to its own length), on which it
+        trains; ``student_view`` the students'. Both hold the same rows, so the logits line up
+        with the student's batches. With ``distill.teacher_view=student`` the teacher makes its
+        targets from the student's words only (its view, padded to the teacher's length).
         """
         c = self.config
         checkpoint = ArmCheckpoint(self.checkpoints, "teacher")
@@ -170,7 +172,9 @@ class _Experiment:
             spec = self.spec("teacher", teacher, teacher, splits.x_train, splits, c.train.teacher_epoch_count,
                              c.train.seed)
             state = train_arm(spec, checkpoint, self.reporter, self.tick_interval)
-        logits = teacher_logits(teacher, splits.x_train, c.train.eval_batch_size)
+        targets_from = (splits.x_train if c.distill.teacher_view == "own"
+                        else repad(student_view.x_train, c.data.teacher_length))
+        logits = teacher_logits(teacher, targets_from, c.train.eval_batch_size)
         self.finish_arm("teacher", teacher, state, checkpoint, splits, params, len(splits.y_train))
         _atomic_save_npy(logits_path, logits)
         if self.teacher_source == "trained":
@@ -404,7 +408,7 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
                    else f"{d.teacher_length} tokens for the teacher, {d.maxlen} for the students")
         exp.log(f"Device: {device}. Data: {len(splits.y_train):,} train, {len(splits.y_val):,} validation "
                 f"({d.validate_on}), {len(splits.y_test):,} test reviews from {splits.source}; {lengths}.")
-        logits = exp.teacher_logits(views[d.teacher_length])
+        logits = exp.teacher_logits(views[d.teacher_length], splits)
         for seed_index in range(config.train.seeds if students else 0):
             exp.student_pair(seed_index, splits, logits)
     finally:

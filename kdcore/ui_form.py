@@ -57,6 +57,7 @@ FIELD_LABELS: dict[str, str] = {
     "distill.alpha": "Alpha",
     "distill.temperature": "Temperature",
     "distill.scale_t2": "T² scaling",
+    "distill.teacher_view": "Teacher's targets from",
     "train.epochs": "Epochs",
     "train.teacher_epochs": "Teacher epochs",
     "train.batch_size": "Batch size",
@@ -121,6 +122,7 @@ PRESET_KEY = "preset."  # + role
 
 
 VALIDATE_ON_LABELS = {"val": "Held-out validation split", "test": "Test set (notebook protocol, optimistic)"}
+TEACHER_VIEW_LABELS = {"own": "Its own view", "student": "The student's words"}
 
 
 def teacher_fields(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from kdcore.data import (
     load_splits,
     pad,
     read_raw,
+    repad,
     resolve_path,
     stratified_split,
 )
@@ -147,6 +148,17 @@ def test_pad(sequences: list[list[int]], maxlen: int, as_arrays: bool):
     expected = keras.utils.pad_sequences(sequences, maxlen=maxlen)
     np.testing.assert_array_equal(result, expected, err_msg="pad equals keras.utils.pad_sequences")
     assert result.dtype == np.int32 and result.shape == (len(sequences), maxlen), "int32 (n, maxlen) matrix"
+
+
+@pytest.mark.parametrize("sequences, maxlen", PAD_CASES)
+@pytest.mark.parametrize("other", [1, 3, 8])
+def test_repad__is_pad_of_the_words_the_view_shows(sequences: list[list[int]], maxlen: int, other: int):
+    # given a view padded to maxlen: the words it shows are each review's last maxlen tokens
+    view = pad(sequences, maxlen)
+    shown = [s[-maxlen:] if s else [] for s in sequences]
+
+    # when it is repadded to another width, then it is what pad makes of those words at that width
+    np.testing.assert_array_equal(repad(view, other), pad(shown, other))
 
 
 def test_pad__no_sequences():

@@ -25,6 +25,7 @@ from kdcore.config import (
     load_config,
     param_count,
 )
+from kdcore.data import load_split_views, repad
 from kdcore.distill import TEACHER_LOGITS, TEACHER_TOKENS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
 from kdcore.teachers import bigram_multiplier, hashed_bigrams
@@ -272,8 +273,16 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
     assert {"student", "scratch"} <= set(summary["arms"])
 
     # and a later run reuses it, by cache and by run id, with a check on the length it read
-    again = run_experiment(apply_overrides(config, ["distill.alpha=0.5"]), home / "runs" / "again", home=home)
+    consistent = apply_overrides(config, ["distill.alpha=0.5", "distill.teacher_view=student", "data.maxlen=20"])
+    again = run_experiment(consistent, home / "runs" / "again", home=home)
     assert again["teacher_source"].startswith("cache")
+
+    # and with teacher_view=student its soft targets come from the student's words (20 here), padded to its 60
+    views = load_split_views(consistent.data, config.train.seed, {20, 60})
+    own, consistent_logits = (np.load(home / "runs" / run / "checkpoints" / "teacher_logits.npy") for run in ("ng", "again"))
+    np.testing.assert_allclose(own, teacher.predict(views[60].x_train, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(consistent_logits, teacher.predict(repad(views[20].x_train, 60), verbose=0), atol=1e-5)
+    assert not np.allclose(own, consistent_logits, atol=1e-3), "the two views give different targets"
     by_id = apply_overrides(config, ["teacher_from=ng", "train.seed=3", "train.train_scratch=false"])
     assert run_experiment(by_id, home / "runs" / "by-id", home=home)["teacher_source"] == "run ng"
     with pytest.raises(ValueError, match="set data.teacher_maxlen=60"):
