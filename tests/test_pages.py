@@ -291,6 +291,7 @@ def test_new_run__launch_queues_the_run_and_opens_its_live_page(kd_home: Path, s
     at.selectbox(key="preset.teacher").set_value("tiny")
     at.selectbox(key="preset.student").set_value("tiny")
     at.number_input(key="form.distill.alpha").set_value(0.5)
+    at.radio(key="form.distill.teacher_view").set_value("student")
     at.number_input(key="form.data.train_limit").set_value(300).run()
     at.button(key="launch").click().run()
     assert not at.exception, f"launch raised: {at.exception}"
@@ -299,6 +300,7 @@ def test_new_run__launch_queues_the_run_and_opens_its_live_page(kd_home: Path, s
     config = runs[0].run_config()
     assert (config.name, config.distill.alpha, config.data.train_limit, config.teacher.lstm_units) == \
         ("tiny from the form", 0.5, 300, 4), f"the form's values should be queued: {config}"
+    assert config.distill.teacher_view == "student", "the teacher's view for its targets is queued"
     assert at.query_params.get("run") == runs[0].id, f"should switch to the live page of the run: {at.query_params}"
     assert at.selectbox(key="live.run").value == runs[0].id, "the live page shows the new run"
 
