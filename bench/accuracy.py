@@ -61,11 +61,11 @@ LATER_FIELDS = {("distill", "teacher_view"): "own"}
 
 def run_folder(config: Any, home: Path, students: bool = True) -> Path:
     """The folder of one experiment, named after its config, so that a rerun resumes or reads it back."""
-    named = json.loads(config.to_json())
+    at_default: dict[str, set[str]] = {}
     for (section, field), default in LATER_FIELDS.items():
-        if named[section].get(field) == default:
-            del named[section][field]
-    text = json.dumps(named, indent=2) + ("" if students else "teacher-only")
+        if getattr(getattr(config, section), field) == default:
+            at_default.setdefault(section, set()).add(field)
+    text = config.model_dump_json(indent=2, exclude=at_default or None) + ("" if students else "teacher-only")
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return home / "runs" / f"bench-accuracy-{digest}"
 
@@ -255,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             point = [f"distill.alpha={alpha}", f"distill.temperature={t}"]
             if (alpha, t) == (config.distill.alpha, config.distill.temperature) and n <= args.seeds:
                 sweep_summary = summary  # the main run's first n students are this point's
-            elif n <= args.seeds and (full := make_config(args, point)) and finished(full, args.home):
-                sweep_summary, _ = run(full, args.home)  # an earlier main run at this point: read back
+            elif n <= args.seeds and finished(make_config(args, point), args.home):
+                sweep_summary, _ = run(make_config(args, point), args.home)  # an earlier full run here: read back
             else:
                 sweep_summary, _ = run(make_config(args, point + [f"train.seeds={n}", "train.train_scratch=false"]),
                                        args.home)

@@ -347,7 +347,8 @@ class RunConfig(_Strict):
         """Hash of everything that determines the trained teacher (not alpha, T or the student).
 
         Two runs with equal keys would train bit-for-bit the same teacher, so the second
-        reuses the first's weights and cached logits.
+        reuses the first's weights. Not its soft targets: those also depend on what the teacher
+        reads to make them (``distill.teacher_view``), so each run computes its own.
         """
         d = self.data
         t = self.train

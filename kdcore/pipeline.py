@@ -91,6 +91,7 @@ class _Experiment:
         self.arms: dict[str, dict[str, Any]] = {}
         self.histories: dict[str, list[dict[str, float]]] = {}
         self.reused_scratch: list[str] = []
+        self.trained_arms = 0
 
     def log(self, message: str) -> None:
         self.reporter.report(ProgressEvent("log", message=message))
@@ -99,6 +100,7 @@ class _Experiment:
     def spec(self, arm: str, model: keras.Model, fit_model: keras.Model, x: Any, splits: Splits,
              epochs: int, seed: int) -> ArmSpec:
         t = self.config.train
+        self.trained_arms += 1  # a spec is made only to train an arm
         return ArmSpec(arm=arm, model=model, fit_model=fit_model, x=x, y=splits.y_train, x_val=splits.x_val,
                        y_val=splits.y_val, epochs=epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
                        keep_best=t.keep_best, monitor=t.monitor, patience=t.patience, seed=seed)
@@ -149,7 +151,7 @@ class _Experiment:
         """
         c = self.config
         checkpoint = ArmCheckpoint(self.checkpoints, "teacher")
-        logits_path = self.checkpoints / "teacher_logits.npy"
+        logits_path = self.checkpoints / logits_file(c)
         state = checkpoint.load()
         if state.finished and logits_path.exists():
             self.record("teacher", state)
@@ -178,7 +180,7 @@ class _Experiment:
         self.finish_arm("teacher", teacher, state, checkpoint, splits, params, len(splits.y_train))
         _atomic_save_npy(logits_path, logits)
         if self.teacher_source == "trained":
-            self._publish_teacher(logits, state)
+            self._publish_teacher(state)
         self.record("teacher", state)
         return logits
 
@@ -201,7 +203,7 @@ class _Experiment:
             return keras.models.load_model(cached, compile=False), f"cache {self.config.teacher_key()}"
         return None, ""
 
-    def _publish_teacher(self, logits: np.ndarray, state: ArmState) -> None:
+    def _publish_teacher(self, state: ArmState) -> None:
         """Put the trained teacher where later runs with the same teacher key find it."""
         target = self._cache_dir()
         if target.exists():
@@ -321,6 +323,17 @@ class _Experiment:
                     writer.writerow({**row, "arm": arm, "epoch": int(row["epoch"]) + 1})
 
 
+def logits_file(config: RunConfig) -> str:
+    """Where a run keeps its teacher's soft targets, named after what the teacher read to make them.
+
+    A run resumed with another ``distill.teacher_view`` (``kdcore run --run-id ... --set``) then
+    finds no targets and makes them again, instead of distilling from the other view's.
+    """
+    if config.distill.teacher_view == "own":
+        return "teacher_logits.npy"
+    return f"teacher_logits-student{config.data.maxlen}.npy"
+
+
 def _without_optimizer(model: keras.Model) -> keras.Model:
     """An uncompiled copy with the same weights: a teacher is reused and downloaded, never trained on.
 
@@ -377,6 +390,14 @@ def _atomic_save_npy(path: Path, array: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
+def _finished_seconds(run_dir: Path) -> float | None:
+    """``total_seconds`` of the summary an earlier, finished call wrote here, if any."""
+    try:
+        return float(json.loads((run_dir / "summary.json").read_text())["total_seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _set_precision(mode: str) -> str:
     previous = keras.config.dtype_policy().name
     keras.config.set_dtype_policy({"off": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}[mode])
@@ -396,6 +417,7 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     config.save(run_dir / "config.json")
+    earlier_seconds = _finished_seconds(run_dir)
     started = time.monotonic()
     previous_policy = _set_precision(config.train.mixed_precision)
     try:
@@ -417,7 +439,9 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
     seeds = summarise.compare_arms(exp.arms)
     result = {
         "device": device,
-        "total_seconds": time.monotonic() - started,
+        # a finished run read back again keeps the time it took, not the seconds of the reading
+        "total_seconds": (earlier_seconds if exp.trained_arms == 0 and earlier_seconds is not None
+                          else time.monotonic() - started),
         "teacher_reused": exp.teacher_source not in ("trained", "resumed"),
         "teacher_source": exp.teacher_source,
         "teacher_key": config.teacher_key(),

@@ -1,7 +1,8 @@
 """What one row of the run store means: a run, a worker, and how run ids are made.
 
-Split from :mod:`kdcore.store` so that code that only reads records (the pages, the
-worker) sees plain dataclasses, apart from the SQL that fills them. No TensorFlow here.
+Split from :mod:`kdcore.store`, which keeps the queries and re-exports these names; the
+dataclasses and the column list that fills them live together here, so a new column is one
+edit in one file. No TensorFlow here.
 """
 
 from __future__ import annotations

@@ -48,7 +48,9 @@ def compare_arms(arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         out["scratch"] = seed_stats([b for _, b in pairs])
         gain = seed_stats([a - b for a, b in pairs])
         gain["ci95"] = confidence_half_width(gain["std"], len(pairs))
-        gain["exceeds_spread"] = None if gain["ci95"] is None else abs(gain["mean"]) > gain["ci95"]
+        # a gain too small to call a difference is never "beyond the spread", however steady it is
+        gain["exceeds_spread"] = (None if gain["ci95"] is None
+                                  else abs(gain["mean"]) >= NO_DIFFERENCE and abs(gain["mean"]) > gain["ci95"])
         out["gain"] = gain
     return out
 
@@ -88,7 +90,8 @@ def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any]) -> 
     gain = seeds["gain"]
     n = len(gain["values"])
     over = f" over {n} seeds" if n > 1 else ""
-    interval = f" (95% interval of the paired gain: ±{gain['ci95'] * 100:.2f} points)" if gain.get("ci95") else ""
+    interval = (f" (95% interval of the paired gain: ±{gain['ci95'] * 100:.2f} points)"
+                if gain.get("ci95") is not None else "")
     noise = {True: f" This is larger than the seed-to-seed spread{interval}.",
              False: f" This is within the seed-to-seed spread{interval}, so it may be noise.",
              None: " With one seed, the spread is unknown: repeat with train.seeds >= 3 to tell gain from noise."}[
@@ -99,9 +102,11 @@ def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any]) -> 
     if student_mean > scratch_mean:
         return (f"Distillation paid: the distilled student reached {student_mean:.1%} against {scratch_mean:.1%} "
                 f"for the same model trained from scratch{over} ({gain['mean'] * 100:+.2f} points).{noise}")
+    # a loss inside the noise may not be one: its reason is then said as a condition, not a finding
+    lead = "Likely reason" if gain["exceeds_spread"] else "If the loss is real, the likely reason"
     reason = _teacher_problem(teacher, scratch_mean)
     return (f"The distilled student ended below the scratch student: {student_mean:.1%} against "
-            f"{scratch_mean:.1%}{over} ({gain['mean'] * 100:+.2f} points).{noise} {reason}")
+            f"{scratch_mean:.1%}{over} ({gain['mean'] * 100:+.2f} points).{noise} {lead}: {reason}")
 
 
 def _teacher_problem(teacher: Mapping[str, Any], scratch_acc: float) -> str:
@@ -110,11 +115,11 @@ def _teacher_problem(teacher: Mapping[str, Any], scratch_acc: float) -> str:
     train = teacher.get("train_accuracy")
     test = teacher.get("test_accuracy")
     if val is not None and train is not None and train - val > 0.08:
-        return (f"Likely reason: the teacher overfit (train accuracy {train:.1%}, validation {val:.1%}), and the "
+        return (f"the teacher overfit (train accuracy {train:.1%}, validation {val:.1%}), and the "
                 "student copied its mistakes. Try teacher dropout, keep-best weights, or fewer teacher epochs.")
     if test is not None and test <= scratch_acc + 0.005:
-        return (f"Likely reason: the teacher ({test:.1%} test accuracy) is no stronger than the student trained "
+        return (f"the teacher ({test:.1%} test accuracy) is no stronger than the student trained "
                 "alone, so its soft targets carry little extra knowledge. Train a stronger teacher (another "
                 "family: teacher.family=ngram), or raise alpha.")
-    return ("Likely reason: these alpha/temperature settings weight the teacher's soft targets in a way that "
+    return ("these alpha/temperature settings weight the teacher's soft targets in a way that "
             "does not help here; try a higher alpha or a lower temperature.")

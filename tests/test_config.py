@@ -464,6 +464,7 @@ def data_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     pytest.param(["distill.alpha=0.9"], id="alpha"),
     pytest.param(["distill.temperature=2"], id="temperature"),
     pytest.param(["distill.scale_t2=false"], id="scale_t2"),
+    pytest.param(["distill.teacher_view=student"], id="teacher_view"),
     pytest.param(["student=tiny"], id="student"),
     pytest.param(["data.test_limit=100"], id="test_limit"),
     pytest.param(["train.epochs=5", "train.teacher_epochs=3"], id="student-epochs-only"),
@@ -500,6 +501,23 @@ def test_teacher_key__differs(overrides: list[str]):
 
     # when / then
     assert other.teacher_key() != base.teacher_key(), f"{overrides} trains a different teacher"
+
+
+@pytest.mark.parametrize("overrides, same", [
+    pytest.param(["distill.alpha=0.9", "distill.temperature=2", "distill.teacher_view=student"], True, id="distill"),
+    pytest.param(["teacher=ngram", "train.teacher_epochs=5"], True, id="teacher"),
+    pytest.param(["name=x", "train.seeds=5", "train.train_scratch=false"], True, id="not-this-seed"),
+    pytest.param(["train.seed=1"], False, id="seed"),
+    pytest.param(["train.epochs=4"], False, id="epochs"),
+    pytest.param(["student.gru_units=8"], False, id="student-size"),
+    pytest.param(["data.maxlen=100"], False, id="maxlen"),
+    pytest.param(["train.monitor=val_accuracy"], False, id="monitor"),
+])
+def test_scratch_key__only_what_trains_the_scratch_student(overrides: list[str], same: bool):
+    base = RunConfig()
+    other = apply_overrides(base, overrides)
+    assert (other.scratch_key(0) == base.scratch_key(0)) is same, f"{overrides}: same scratch student is {same}"
+    assert base.scratch_key(1) != base.scratch_key(0), "each seed index is its own scratch student"
 
 
 def test_teacher_key__data_file(data_files: tuple[Path, Path]):

@@ -251,9 +251,19 @@ def test_distiller__live_teacher_reads_its_own_longer_view():
 # -- the pipeline with another family --------------------------------------------------------
 
 
+def test_logits_file__named_after_what_the_teacher_read():
+    from kdcore.pipeline import logits_file
+
+    base = apply_overrides(RunConfig(), ["teacher=ngram"])
+    names = {logits_file(base), logits_file(apply_overrides(base, ["distill.teacher_view=student"])),
+             logits_file(apply_overrides(base, ["distill.teacher_view=student", "data.maxlen=100"]))}
+    assert len(names) == 3, f"each view of the reviews has its own soft-targets file: {names}"
+    assert logits_file(apply_overrides(base, ["distill.alpha=0.3"])) == logits_file(base), "alpha is not a view"
+
+
 @pytest.mark.slow
 def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_path: Path):
-    from kdcore.pipeline import run_experiment
+    from kdcore.pipeline import logits_file, run_experiment
 
     # given an n-gram teacher that reads 60 tokens, students that read 40
     home = tmp_path / "home"
@@ -279,7 +289,8 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
 
     # and with teacher_view=student its soft targets come from the student's words (20 here), padded to its 60
     views = load_split_views(consistent.data, config.train.seed, {20, 60})
-    own, consistent_logits = (np.load(home / "runs" / run / "checkpoints" / "teacher_logits.npy") for run in ("ng", "again"))
+    own, consistent_logits = (np.load(home / "runs" / run / "checkpoints" / logits_file(cfg))
+                              for run, cfg in (("ng", config), ("again", consistent)))
     np.testing.assert_allclose(own, teacher.predict(views[60].x_train, verbose=0), atol=1e-5)
     np.testing.assert_allclose(consistent_logits, teacher.predict(repad(views[20].x_train, 60), verbose=0), atol=1e-5)
     assert not np.allclose(own, consistent_logits, atol=1e-3), "the two views give different targets"

@@ -153,6 +153,11 @@ def test_run_experiment__cancel_keeps_finished_arms_and_resume_skips_them(finish
     assert summary["arms"]["student"]["epochs_trained"] == 2
     assert summary["teacher_source"] == "resumed"
 
+    # and reading the finished run back keeps what it measured, the time it took included
+    read_back = run_experiment(config, folder, home=home, tick_interval=0.0)
+    assert read_back["total_seconds"] == summary["total_seconds"], "not the seconds of the reading"
+    assert read_back["arms"]["student"]["test_accuracy"] == summary["arms"]["student"]["test_accuracy"]
+
 
 def test_run_experiment__reuses_cached_teacher_over_seeds(finished_run):
     # given a finished run; when a second run differs only in alpha, temperature and seed repeats
