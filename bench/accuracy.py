@@ -97,8 +97,22 @@ def curves(folder: Path) -> dict[str, dict[int, list[float]]]:
 
 
 def stats(values: list[float]) -> dict[str, Any]:
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "values": values}
+    """Mean and sample standard deviation over seeds: the same figures the run's summary shows."""
+    from kdcore.summary import seed_stats
+
+    return seed_stats(values)
+
+
+def gain_interval(gains: list[float]) -> float | None:
+    """Half-width of the 95% interval of the mean paired gain, as the run's summary computes it."""
+    from kdcore.summary import confidence_half_width
+
+    return confidence_half_width(stats(gains)["std"], len(gains))
+
+
+def gain_text(row: dict[str, Any]) -> str:
+    half = row.get("gain_ci95")
+    return f"{row['gain_mean'] * 100:+.2f}" + ("" if half is None else f" ± {half * 100:.2f}")
 
 
 def parse_points(text: str) -> list[tuple[float, float]]:
@@ -186,11 +200,11 @@ def markdown(report: dict[str, Any], figure: Path) -> str:
     if report.get("sweep"):
         lines += ["", "## Sweep (distilled student, same teacher; chosen by validation accuracy)", "",
                   "| alpha | T | seeds | validation accuracy (mean, %) | test accuracy (mean ± std, %) | "
-                  "paired gain over scratch (points) |", "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "paired gain over scratch (points, ± 95% interval) |", "| ---: | ---: | ---: | ---: | ---: | ---: |"]
         for row in report["sweep"]:
             lines.append(f"| {row['alpha']} | {row['temperature']:g} | {len(row['values'])} | "
                          f"{row['val_mean'] * 100:.2f} | {row['mean'] * 100:.2f} ± {row['std'] * 100:.2f} | "
-                         f"{row['gain_mean'] * 100:+.2f} |")
+                         f"{gain_text(row)} |")
         best = max(report["sweep"], key=lambda row: row["val_mean"])
         lines += ["", f"Best by validation accuracy: alpha {best['alpha']}, T {best['temperature']:g}. The gain pairs "
                       "each seed's student with the main run's scratch student of the same seed (same initial "
@@ -267,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                 "alpha": alpha, "temperature": t, "mean": s["mean"], "std": s["std"], "values": s["values"],
                 "val_mean": statistics.fmean(a["val_accuracy"] for a in students),
                 "gain_mean": statistics.fmean(v - b for v, b in zip(s["values"], scratch)),
+                "gain_ci95": gain_interval([v - b for v, b in zip(s["values"], scratch)]),
                 "teacher_source": sweep_summary["teacher_source"]})
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1))
