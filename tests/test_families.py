@@ -44,6 +44,7 @@ def test_config__a_family_brings_its_recipe_unless_a_field_is_given():
     for config in (from_dict, from_preset):
         assert config.data.teacher_maxlen == recipe["data.teacher_maxlen"], "the family's longer view"
         assert config.train.teacher_epochs == recipe["train.teacher_epochs"], "the family's epochs"
+        assert config.distill.teacher_view == recipe["distill.teacher_view"] == "student", "targets from its words"
     assert with_own_alpha.distill.alpha == 0.5, "an explicit setting beats the recipe, in any order"
     assert from_preset.teacher == NgramSize(), "teacher=ngram is the family's default sizes"
 
@@ -254,7 +255,7 @@ def test_distiller__live_teacher_reads_its_own_longer_view():
 def test_logits_file__named_after_what_the_teacher_read():
     from kdcore.pipeline import logits_file
 
-    base = apply_overrides(RunConfig(), ["teacher=ngram"])
+    base = apply_overrides(RunConfig(), ["teacher=ngram", "distill.teacher_view=own"])
     names = {logits_file(base), logits_file(apply_overrides(base, ["distill.teacher_view=student"])),
              logits_file(apply_overrides(base, ["distill.teacher_view=student", "data.maxlen=100"]))}
     assert len(names) == 3, f"each view of the reviews has its own soft-targets file: {names}"
@@ -268,7 +269,7 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
     # given an n-gram teacher that reads 60 tokens, students that read 40
     home = tmp_path / "home"
     config = tiny_config(synthetic_imdb, "teacher=tiny-ngram", "data.teacher_maxlen=60", "train.teacher_epochs=3",
-                         "train.epochs=1")
+                         "train.epochs=1", "distill.teacher_view=own")
 
     # when the experiment runs
     summary = run_experiment(config, home / "runs" / "ng", home=home, tick_interval=0.0)

@@ -253,11 +253,13 @@ def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, st
     assert {"form.teacher.bigram_buckets", "form.teacher.embedding_dim"} <= shown, f"n-gram fields shown: {shown}"
     assert "form.teacher.lstm_units" not in shown, "the recurrent teacher's fields are hidden"
     assert at.number_input(key="form.data.teacher_maxlen").value == 400, "the family's recipe: a longer view"
+    assert at.radio(key="form.distill.teacher_view").value == "student", "and targets from the student's words"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Teacher parameters"] == "18.06 M", f"18,057,346 parameters for the default n-gram teacher: {metrics}"
 
     at.selectbox(key="form.teacher.family").set_value("conv").run()
     assert at.text_input(key="form.teacher.kernel_sizes").value == "3, 4, 5", "conv widths as editable text"
+    assert at.radio(key="form.distill.teacher_view").value == "own", "the conv recipe (untuned) keeps its own view"
     at.text_input(key="form.teacher.kernel_sizes").set_value("2, 3").run()
     at.number_input(key="form.data.train_limit").set_value(300).run()
     at.button(key="launch").click().run()
