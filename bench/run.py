@@ -16,11 +16,12 @@ SCRIPTS = {
     "accuracy": ("accuracy.py", "teacher / distilled / scratch test accuracy over seeds, beside the notebook"),
     "store": ("bench_store.py", "what metric streaming to the store costs training; curve read time"),
     "ngram-step": ("ngram_step.py", "where the n-gram teacher's training step goes (table copy, dense Adam)"),
+    "ngram-teacher": ("ngram_teacher.py", "the n-gram teacher with a row-wise Adam: seconds per epoch, accuracy"),
 }
 
 
 def usage() -> str:
-    rows = "\n".join(f"  {name:10s} {desc}" for name, (_, desc) in SCRIPTS.items())
+    rows = "\n".join(f"  {name:13s} {desc}" for name, (_, desc) in SCRIPTS.items())
     return f"usage: bash run.sh bench NAME [ARGS]   (ARGS go to the script; NAME --help lists them)\n{rows}"
 
 

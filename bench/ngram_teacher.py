@@ -1,0 +1,116 @@
+"""The n-gram teacher trained with a row-wise ("lazy") Adam: how fast, and is it as good?
+
+    .venv/bin/python bench/ngram_teacher.py [--variants lazy:32,lazy:128,adam:32] [--epochs 4] [--adam-epochs 1]
+
+Why: ``ngram_step.py`` shows that a teacher step is slow because the 2^18-row bigram table
+is copied and fully updated by Adam at every step, and that an Adam which updates only the
+rows a batch touched is several times faster per step. A faster step only helps if the
+teacher stays as good, so this trains the default n-gram teacher (``teacher=ngram``: its
+sizes, 400 tokens, 4 epochs, keep-best by validation loss, seed 0, the same rows and split as
+kdcore's runs) with each variant and reports seconds per epoch, validation accuracy per epoch
+and the kept epoch's test accuracy. ``adam`` is kdcore's current teacher training, timed for
+``--adam-epochs`` only (its full result is in ``accuracy-ngram*.md``). Not kdcore's recipe:
+see the README's Benchmarks. Needs the IMDB file (``KDCORE_IMDB_PATH``).
+
+Writes ``bench/results/ngram_teacher.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from machine import cpu_model  # noqa: E402
+from ngram_step import LazyAdam  # noqa: E402
+
+from kdcore.config import RunConfig, apply_overrides  # noqa: E402
+from kdcore.data import load_split_views  # noqa: E402
+from kdcore.models import compile_classifier  # noqa: E402
+from kdcore.teachers import build_ngram  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def train(variant: str, batch: int, epochs: int, config: RunConfig, splits: Any) -> dict[str, Any]:
+    """Train one teacher; keep the weights of its lowest validation loss; test them."""
+    keras.utils.set_random_seed(config.train.seed)
+    model = build_ngram(config.teacher, config.data.vocab_size, config.data.teacher_length, "teacher")
+    if variant == "adam":
+        compile_classifier(model, config.train.learning_rate)
+    else:
+        model.compile(optimizer=LazyAdam(config.train.learning_rate), jit_compile=False, metrics=["accuracy"],
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rows, best, best_weights = [], None, None
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        model.fit(splits.x_train, splits.y_train, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+        seconds = time.perf_counter() - start
+        val_loss, val_acc = model.evaluate(splits.x_val, splits.y_val, batch_size=1024, verbose=0)
+        rows.append({"epoch": epoch + 1, "seconds": seconds, "val_loss": val_loss, "val_accuracy": val_acc})
+        print(f"{variant} batch {batch} epoch {epoch + 1}: {seconds:.0f} s, val {val_acc:.4f} (loss {val_loss:.4f})",
+              flush=True)
+        if best is None or val_loss < best["val_loss"]:
+            best, best_weights = rows[-1], model.get_weights()
+    model.set_weights(best_weights)
+    _, test_acc = model.evaluate(splits.x_test, splits.y_test, batch_size=1024, verbose=0)
+    return {"variant": variant, "batch": batch, "epochs": rows, "best_epoch": best["epoch"],
+            "test_accuracy": test_acc, "train_seconds": sum(r["seconds"] for r in rows)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", default="lazy:32,lazy:128,adam:32", help="optimizer:batch, comma-separated")
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per lazy variant (the recipe's 4)")
+    parser.add_argument("--adam-epochs", type=int, default=1, help="epochs for kdcore's current Adam (timing)")
+    args = parser.parse_args(argv)
+    config = apply_overrides(RunConfig(), ["teacher=ngram"])
+    splits = load_split_views(config.data, config.train.seed, {config.data.teacher_length})[config.data.teacher_length]
+    load_before = os.getloadavg()[0]
+    results = []
+    for item in args.variants.split(","):
+        variant, batch = item.split(":")
+        epochs = args.adam_epochs if variant == "adam" else args.epochs
+        results.append(train(variant, int(batch), epochs, config, splits))
+    report = {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "load_average": [load_before, os.getloadavg()[0]],
+        "data": f"IMDB {len(splits.y_train):,} train / {len(splits.y_val):,} validation / {len(splits.y_test):,} test, "
+                f"{config.data.teacher_length} tokens",
+        "results": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "ngram_teacher.json").write_text(json.dumps(report, indent=1))
+    lines = [f"# N-gram teacher: lazy Adam against kdcore's Adam ({report['date']})", "",
+             f"{report['machine']}; {report['data']}; load average {load_before:.1f} before, "
+             f"{os.getloadavg()[0]:.1f} after. Default n-gram sizes, seed 0, keep-best by validation loss.", "",
+             "| optimizer | batch | epochs | s per epoch (median) | validation accuracy by epoch (%) | kept | "
+             "test accuracy |", "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for r in results:
+        per_epoch = float(np.median([e["seconds"] for e in r["epochs"]]))
+        vals = ", ".join(f"{e['val_accuracy'] * 100:.1f}" for e in r["epochs"])
+        lines.append(f"| {r['variant']} | {r['batch']} | {len(r['epochs'])} | {per_epoch:.0f} | {vals} | "
+                     f"{r['best_epoch']} | {r['test_accuracy'] * 100:.2f}% |")
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "ngram_teacher.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
