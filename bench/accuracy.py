@@ -175,6 +175,10 @@ def markdown(report: dict[str, Any], figure: Path) -> str:
     lines = [f"# Accuracy: {report['label']}", "", f"{report['date']} · {report['data']} · "
              f"config overrides: {overrides}", "",
              "| arm | kdcore test accuracy (mean ± std, %) | seeds | notebook (%) |", "| --- | ---: | ---: | ---: |"]
+    trained = {k: v for k, v in (report["main"].get("train_seconds") or {}).items() if v}
+    if trained:  # each arm's fit time as measured when it trained (a reused teacher or scratch: the earlier run's)
+        lines[4:4] = ["Training time per arm (s, fit only): " +
+                      ", ".join(f"{name} {seconds:.0f}" for name, seconds in sorted(trained.items())) + ".", ""]
     for role in ("teacher", "student", "scratch"):
         s = acc[role]
         note = " (really the teacher, see below)" if role == "student" else ""
@@ -247,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                           "scratch": stats(summary["seeds"]["scratch"]["values"])},
         "seeds": summary["seeds"], "curves": curves(folder), "run_dir": str(folder),
         "seconds": summary["total_seconds"], "teacher_source": summary["teacher_source"],
+        # per arm, measured while it trained and kept in its checkpoint: survives read-backs and resumes
+        "train_seconds": {name: arm.get("train_seconds") for name, arm in arms.items()},
     }
     d = summary["data"]
     report: dict[str, Any] = {
