@@ -34,9 +34,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from machine import write_results  # bench/ is the script's folder, first on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
 NOTEBOOK = {"teacher": 0.8590, "student": 0.8476, "scratch": 0.8596}  # its printed evaluate() results
 NOTEBOOK_NOTE = ("The notebook's 84.8 % 'distilled student' is its teacher trained 3 more epochs: its Distiller "
                  "swapped the two models (self.teacher = student, self.student = teacher).")
@@ -273,10 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         scratch = summary["seeds"]["scratch"]["values"][:n]
         for alpha, t in args.sweep_points:
             point = [f"distill.alpha={alpha}", f"distill.temperature={t}"]
+            full = make_config(args, point)  # this point as a main run: 3 seeds, scratch included
             if (alpha, t) == (config.distill.alpha, config.distill.temperature) and n <= args.seeds:
                 sweep_summary = summary  # the main run's first n students are this point's
-            elif n <= args.seeds and finished(make_config(args, point), args.home):
-                sweep_summary, _ = run(make_config(args, point), args.home)  # an earlier full run here: read back
+            elif n <= args.seeds and finished(full, args.home):
+                sweep_summary, _ = run(full, args.home)  # an earlier full run here: read back
             else:
                 sweep_summary, _ = run(make_config(args, point + [f"train.seeds={n}", "train.train_scratch=false"]),
                                        args.home)
@@ -289,12 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                 "gain_mean": statistics.fmean(v - b for v, b in zip(s["values"], scratch)),
                 "gain_ci95": gain_interval([v - b for v, b in zip(s["values"], scratch)]),
                 "teacher_source": sweep_summary["teacher_source"]})
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=1))
-    text = markdown(report, figure)
-    (RESULTS / f"{args.name}.md").write_text(text)
     plot(main_result, f"KD Studio on IMDB: {label}", figure)
-    print(text)
+    write_results(args.name, report, markdown(report, figure))
     return 0
 
 

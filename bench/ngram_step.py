@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -41,13 +39,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from machine import cpu_model  # noqa: E402
+from machine import machine_line, write_results  # noqa: E402
 
 from kdcore.config import NgramSize  # noqa: E402
 from kdcore.models import compile_classifier  # noqa: E402
 from kdcore.teachers import build_ngram  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
 VOCAB, LENGTH, DIM = 20_000, 400, 64
 
 
@@ -142,21 +139,16 @@ def main(argv: list[str] | None = None) -> int:
             for name, (_, batch) in cases.items()]
     report = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                   f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "machine": machine_line(),
         "load_average": [load_before, os.getloadavg()[0]], "repeats": args.repeats, "steps": args.steps,
         "rows": rows,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ngram_step.json").write_text(json.dumps(report, indent=1))
     lines = [f"# N-gram teacher: ms per training step ({report['date']})", "",
              f"{report['machine']}; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; "
              f"median of {args.repeats} alternating repeats of {args.steps} steps, random tokens, {LENGTH} per row.",
              "", "| case | batch | ms per step | s per 22,500-review epoch |", "| --- | ---: | ---: | ---: |"]
     lines += [f"| {r['case']} | {r['batch']} | {r['ms_per_step']:.1f} | {r['s_per_epoch_22500']:.0f} |" for r in rows]
-    text = "\n".join(lines) + "\n"
-    (RESULTS / "ngram_step.md").write_text(text)
-    print(text)
+    write_results("ngram_step", report, "\n".join(lines) + "\n")
     return 0
 
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -33,16 +31,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from machine import cpu_model  # noqa: E402
+from machine import machine_line, write_results  # noqa: E402
 from ngram_step import LazyAdam  # noqa: E402
 
 from kdcore.config import RunConfig, apply_overrides  # noqa: E402
 from kdcore.data import load_split_views  # noqa: E402
 from kdcore.models import compile_classifier  # noqa: E402
 from kdcore.teachers import build_ngram  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
 
 
 def train(variant: str, batch: int, epochs: int, config: RunConfig, splits: Any) -> dict[str, Any]:
@@ -87,15 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         results.append(train(variant, int(batch), epochs, config, splits))
     report = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                   f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "machine": machine_line(),
         "load_average": [load_before, os.getloadavg()[0]],
         "data": f"IMDB {len(splits.y_train):,} train / {len(splits.y_val):,} validation / {len(splits.y_test):,} test, "
                 f"{config.data.teacher_length} tokens",
         "results": results,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ngram_teacher.json").write_text(json.dumps(report, indent=1))
     lines = [f"# N-gram teacher: lazy Adam against kdcore's Adam ({report['date']})", "",
              f"{report['machine']}; {report['data']}; load average {load_before:.1f} before, "
              f"{os.getloadavg()[0]:.1f} after. Default n-gram sizes, seed 0, keep-best by validation loss.", "",
@@ -106,9 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         vals = ", ".join(f"{e['val_accuracy'] * 100:.1f}" for e in r["epochs"])
         lines.append(f"| {r['variant']} | {r['batch']} | {len(r['epochs'])} | {per_epoch:.0f} | {vals} | "
                      f"{r['best_epoch']} | {r['test_accuracy'] * 100:.2f}% |")
-    text = "\n".join(lines) + "\n"
-    (RESULTS / "ngram_teacher.md").write_text(text)
-    print(text)
+    write_results("ngram_teacher", report, "\n".join(lines) + "\n")
     return 0
 
 
