@@ -139,7 +139,7 @@ with form:
         c[1].caption("Softens both models' outputs; higher shows more of the teacher's doubt.")
         c[2].toggle(FIELD_LABELS["distill.scale_t2"], key=K("distill.scale_t2"), help=field_help("distill.scale_t2"))
         c[2].caption("Keeps the soft loss at the hard loss's scale (Hinton et al. 2015). Off: as in the notebook.")
-        c[2].radio(FIELD_LABELS["distill.teacher_view"], ["own", "student"], key=K("distill.teacher_view"),
+        c[2].radio(FIELD_LABELS["distill.teacher_view"], list(TEACHER_VIEW_LABELS), key=K("distill.teacher_view"),
                    format_func=TEACHER_VIEW_LABELS.get, horizontal=True, help=field_help("distill.teacher_view"))
 
     with st.container(border=True):
