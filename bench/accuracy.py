@@ -57,7 +57,7 @@ def make_config(args: argparse.Namespace, overrides: list[str]) -> Any:
 
 #: Config fields added after results were measured: at these defaults they stay out of a run's
 #: folder name, so that the earlier runs (which are these defaults) are still found.
-LATER_FIELDS = {("distill", "teacher_view"): "own"}
+LATER_FIELDS = {("distill", "teacher_view"): "own", ("train", "teacher_optimizer"): "adam"}
 
 
 def run_folder(config: Any, home: Path, students: bool = True) -> Path:

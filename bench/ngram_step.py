@@ -14,8 +14,8 @@ step at batch 32 on random tokens:
   does: ``ops.take`` converts the variable to a tensor), then through a resource gather. When
   the read tensor is alive, TensorFlow copies the whole table before updating it in place.
 - ``lazy_adam``: Adam that updates only the rows a batch touched (no full read of ``m`` and
-  ``v``), batch 32 and 128, per *sample*. Not used by kdcore: it changes Adam's semantics for
-  the untouched rows, so the default teacher recipe would have to be measured again.
+  ``v``; ``kdcore.optimizers.LazyAdam``, the n-gram recipe's ``train.teacher_optimizer``),
+  batch 32 and 128, per *sample*.
 
 Writes ``bench/results/ngram_step.json`` and ``bench/results/ngram_step.md``.
 """
@@ -30,13 +30,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from machine import machine_line, write_results  # noqa: E402
@@ -48,39 +46,10 @@ from kdcore.teachers import build_ngram  # noqa: E402
 VOCAB, LENGTH, DIM = 20_000, 400, 64
 
 
-class LazyAdam(keras.optimizers.Adam):
-    """Adam whose update of a sparse gradient touches only the batch's rows (TensorFlow only)."""
-
-    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        if not isinstance(gradient, tf.IndexedSlices):
-            return super().update_step(gradient, variable, learning_rate)
-        dtype = variable.dtype
-        step = tf.cast(self.iterations + 1, dtype)
-        b1, b2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-        alpha = tf.cast(learning_rate, dtype) * tf.sqrt(1 - tf.pow(b2, step)) / (1 - tf.pow(b1, step))
-        rows, where = tf.unique(gradient.indices)
-        g = tf.math.unsorted_segment_sum(tf.cast(gradient.values, dtype), where, tf.shape(rows)[0])
-        m = self._momentums[self._get_variable_index(variable)]
-        v = self._velocities[self._get_variable_index(variable)]
-        m_rows = tf.gather(_tf_variable(m), rows) * b1 + g * (1 - b1)
-        v_rows = tf.gather(_tf_variable(v), rows) * b2 + tf.square(g) * (1 - b2)
-        self.assign(m, tf.IndexedSlices(m_rows, rows))
-        self.assign(v, tf.IndexedSlices(v_rows, rows))
-        self.assign_sub(variable, tf.IndexedSlices(m_rows * alpha / (tf.sqrt(v_rows) + self.epsilon), rows))
-
-
-def _tf_variable(variable: Any) -> Any:
-    return variable.value if isinstance(variable, keras.Variable) else variable
-
-
 def keras_step(buckets: int, batch: int, steps: int, optimizer: str = "adam") -> Callable[[], float]:
     """ms per step of the real n-gram teacher's ``fit`` on random tokens (compiled once, timed per call)."""
     model = build_ngram(NgramSize(bigram_buckets=buckets), VOCAB, LENGTH, "teacher")
-    if optimizer == "adam":
-        compile_classifier(model, 1e-3)
-    else:
-        model.compile(optimizer=LazyAdam(1e-3), jit_compile=False,
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    compile_classifier(model, 1e-3, False, optimizer)
     rng = np.random.default_rng(0)
     x = rng.integers(1, VOCAB, size=(batch * steps, LENGTH)).astype("int32")
     y = rng.integers(0, 2, size=batch * steps)
@@ -127,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         "keras_step, 4,096 rows": (keras_step(2**12, 32, args.steps), 32),
         "tf_read_gather (Keras' Embedding path)": (tf_update(False, args.steps), 32),
         "tf_resource_gather": (tf_update(True, args.steps), 32),
-        "lazy_adam, 2^18 rows, batch 32": (keras_step(2**18, 32, args.steps, "lazy"), 32),
-        "lazy_adam, 2^18 rows, batch 128": (keras_step(2**18, 128, max(2, args.steps // 4), "lazy"), 128),
+        "lazy_adam, 2^18 rows, batch 32": (keras_step(2**18, 32, args.steps, "lazy_adam"), 32),
+        "lazy_adam, 2^18 rows, batch 128": (keras_step(2**18, 128, max(2, args.steps // 4), "lazy_adam"), 128),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.repeats):

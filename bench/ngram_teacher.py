@@ -8,9 +8,10 @@ rows a batch touched is several times faster per step. A faster step only helps 
 teacher stays as good, so this trains the default n-gram teacher (``teacher=ngram``: its
 sizes, 400 tokens, 4 epochs, keep-best by validation loss, seed 0, the same rows and split as
 kdcore's runs) with each variant and reports seconds per epoch, validation accuracy per epoch
-and the kept epoch's test accuracy. ``adam`` is kdcore's current teacher training, timed for
-``--adam-epochs`` only (its full result is in ``accuracy-ngram*.md``). Not kdcore's recipe:
-see the README's Benchmarks. Needs the IMDB file (``KDCORE_IMDB_PATH``).
+and the kept epoch's test accuracy. ``adam`` is Keras' Adam (the recipe before
+``train.teacher_optimizer``), timed for ``--adam-epochs`` only (its full result is in
+``accuracy-ngram*.md``); ``lazy`` is ``kdcore.optimizers.LazyAdam``, the recipe's now. Needs
+the IMDB file (``KDCORE_IMDB_PATH``).
 
 Writes ``bench/results/ngram_teacher.json`` and ``.md``.
 """
@@ -32,7 +33,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from machine import machine_line, write_results  # noqa: E402
-from ngram_step import LazyAdam  # noqa: E402
 
 from kdcore.config import RunConfig, apply_overrides  # noqa: E402
 from kdcore.data import load_split_views  # noqa: E402
@@ -44,11 +44,7 @@ def train(variant: str, batch: int, epochs: int, config: RunConfig, splits: Any)
     """Train one teacher; keep the weights of its lowest validation loss; test them."""
     keras.utils.set_random_seed(config.train.seed)
     model = build_ngram(config.teacher, config.data.vocab_size, config.data.teacher_length, "teacher")
-    if variant == "adam":
-        compile_classifier(model, config.train.learning_rate)
-    else:
-        model.compile(optimizer=LazyAdam(config.train.learning_rate), jit_compile=False, metrics=["accuracy"],
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    compile_classifier(model, config.train.learning_rate, False, "adam" if variant == "adam" else "lazy_adam")
     rows, best, best_weights = [], None, None
     for epoch in range(epochs):
         start = time.perf_counter()

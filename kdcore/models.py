@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from kdcore.config import ConvSize, ModelSize, NgramSize, RecurrentSize
+from kdcore.optimizers import compilable, make_optimizer
 from kdcore.teachers import build_conv, build_ngram
 
 
@@ -39,12 +40,17 @@ def build_recurrent(size: RecurrentSize, vocab_size: int, maxlen: int, name: str
     return keras.Model(inputs, outputs, name=name)
 
 
-def compile_classifier(model: keras.Model, learning_rate: float, jit_compile: bool | str = "auto") -> keras.Model:
-    """Labels-only training and every evaluation: cross-entropy on logits plus accuracy."""
+def compile_classifier(model: keras.Model, learning_rate: float, jit_compile: bool | str = "auto",
+                       optimizer: str = "adam") -> keras.Model:
+    """Labels-only training and every evaluation: cross-entropy on logits plus accuracy.
+
+    ``optimizer`` names one of :data:`kdcore.optimizers.OPTIMIZER_NAMES`; one that XLA cannot
+    compile turns ``jit_compile`` off rather than failing at the first step.
+    """
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=make_optimizer(optimizer, learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        jit_compile=jit_compile,
+        jit_compile=jit_compile if compilable(optimizer) else False,
     )
     return model

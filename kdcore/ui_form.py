@@ -62,6 +62,7 @@ FIELD_LABELS: dict[str, str] = {
     "train.teacher_epochs": "Teacher epochs",
     "train.batch_size": "Batch size",
     "train.learning_rate": "Learning rate",
+    "train.teacher_optimizer": "Teacher optimizer",
     "train.seed": "Seed",
     "train.seeds": "Seeds (repeats)",
     "train.train_scratch": "Scratch baseline",
@@ -123,6 +124,7 @@ PRESET_KEY = "preset."  # + role
 
 VALIDATE_ON_LABELS = {"val": "Held-out validation split", "test": "Test set (notebook protocol, optimistic)"}
 TEACHER_VIEW_LABELS = {"own": "Its own view", "student": "The student's words"}
+OPTIMIZER_LABELS = {"adam": "Adam", "lazy_adam": "Lazy Adam (touched rows only)"}
 
 
 def teacher_fields(config: Mapping[str, Any]) -> dict[str, Any]:

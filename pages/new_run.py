@@ -11,6 +11,7 @@ from kdcore.ui_form import (
     FAMILY_LABELS,
     FAMILY_SHOWN,
     FIELD_LABELS,
+    OPTIMIZER_LABELS,
     PRESET_KEY,
     PRESET_LABELS,
     TEACHER_VIEW_LABELS,
@@ -164,7 +165,11 @@ with form:
                        help=field_help("train.monitor"))
         number("train.patience", c[3], step=1, placeholder="off")
         with st.expander("Advanced"):
-            number("train.eval_batch_size", st, step=256)
+            c = st.columns(2)
+            c[0].selectbox(FIELD_LABELS["train.teacher_optimizer"], list(OPTIMIZER_LABELS),
+                           key=K("train.teacher_optimizer"), format_func=OPTIMIZER_LABELS.get,
+                           help=field_help("train.teacher_optimizer"))
+            number("train.eval_batch_size", c[1], step=256)
 
 stash_form(state)
 state[FAMILY_SHOWN] = state.get(K("teacher.family"))

@@ -271,6 +271,8 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
     config = tiny_config(synthetic_imdb, "teacher=tiny-ngram", "data.teacher_maxlen=60", "train.teacher_epochs=3",
                          "train.epochs=1", "distill.teacher_view=own")
 
+    assert config.train.teacher_optimizer == "lazy_adam", "the family's recipe trains it with LazyAdam"
+
     # when the experiment runs
     summary = run_experiment(config, home / "runs" / "ng", home=home, tick_interval=0.0)
 
