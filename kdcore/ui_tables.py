@@ -38,6 +38,10 @@ def _percent(x: float | None) -> float | None:
     return None if x is None else round(x * 100, 2)
 
 
+#: ``distill.teacher_view`` in a column a few characters wide (runs stored before it: their own view).
+TARGETS_SHORT = {"own": "own view", "student": "student's"}
+
+
 def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.DataFrame:
     """One row per run: what it was, how it went. Accuracies in percent (numbers, so they sort)."""
     rows = []
@@ -56,6 +60,7 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
             "Student": size_text(cfg.get("student")),
             "Alpha": distill.get("alpha"),
             "T": distill.get("temperature"),
+            "Targets": TARGETS_SHORT.get(distill.get("teacher_view", "own"), ""),
             "Epochs": train.get("epochs"),
             "Teacher acc": _percent(arms.get("teacher", {}).get("test_accuracy")),
             "Student acc": _percent(student.get("test_accuracy")),
@@ -66,7 +71,7 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
         })
     # results first: on a narrow screen the table scrolls, and the ids matter least
     columns = ["Name", "Status", "Student acc", "Scratch acc", "Gain (pts)", "Teacher acc", "Teacher", "Student",
-               "Alpha", "T", "Epochs", "Duration", "Created", "ID"]
+               "Alpha", "T", "Targets", "Epochs", "Duration", "Created", "ID"]
     return pd.DataFrame(rows, columns=columns)
 
 
