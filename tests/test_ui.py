@@ -215,7 +215,8 @@ def test_runs_frame_and_filter(tmp_path: Path) -> None:
     assert [r.id for r in ui_tables.filter_runs(runs, [], "MEMORY")] == ["b"], "search covers the error, any case"
     row = ui_tables.runs_frame(runs).set_index("ID").loc["a"]
     assert (row["Student acc"], row["Gain (pts)"], row["Duration"]) == (80.0, 1.0, "1 min 00 s")
-    older, consistent = (record(id=i, config={"distill": d}) for i, d in (("o", {}), ("c", {"teacher_view": "student"})))
+    older = record(id="o", config={"distill": {}})
+    consistent = record(id="c", config={"distill": {"teacher_view": "student"}})
     assert ui_tables.runs_frame([older, consistent])["Targets"].tolist() == ["own view", "student's"], \
         "a config from before distill.teacher_view meant the teacher's own view; two runs that differ there differ"
 
