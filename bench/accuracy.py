@@ -57,7 +57,8 @@ def make_config(args: argparse.Namespace, overrides: list[str]) -> Any:
 
 #: Config fields added after results were measured: at these defaults they stay out of a run's
 #: folder name, so that the earlier runs (which are these defaults) are still found.
-LATER_FIELDS = {("distill", "teacher_view"): "own", ("train", "teacher_optimizer"): "adam"}
+LATER_FIELDS = {("distill", "teacher_view"): "own", ("train", "teacher_optimizer"): "adam",
+                ("train", "teacher_batch_size"): None}
 
 
 def run_folder(config: Any, home: Path, students: bool = True) -> Path:

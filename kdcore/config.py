@@ -174,6 +174,8 @@ class TrainConfig(_Strict):
     epochs: int = Field(3, ge=1, le=1000, description="Epochs for the student and scratch arms.")
     teacher_epochs: int | None = Field(None, ge=1, le=1000, description="Epochs for the teacher (empty: same as epochs).")
     batch_size: int = Field(32, ge=1, le=65536, description="Training batch size.")
+    teacher_batch_size: int | None = Field(
+        None, ge=1, le=65536, description="Training batch size for the teacher (empty: same as batch_size).")
     learning_rate: float = Field(1e-3, gt=0.0, le=10.0, description="Adam learning rate.")
     teacher_optimizer: Literal["adam", "lazy_adam"] = Field(
         "adam", description="How the teacher trains. adam: Keras' Adam, as every other arm. lazy_adam: Adam that "
@@ -203,6 +205,10 @@ class TrainConfig(_Strict):
     @property
     def teacher_epoch_count(self) -> int:
         return self.teacher_epochs if self.teacher_epochs is not None else self.epochs
+
+    @property
+    def teacher_batch(self) -> int:
+        return self.teacher_batch_size if self.teacher_batch_size is not None else self.batch_size
 
 
 # Presets: the notebook's two models, the other teacher families' defaults, and small ones for tests.
@@ -364,9 +370,9 @@ class RunConfig(_Strict):
                      **{k: getattr(d, k) for k in ("vocab_size", "train_limit", "val_fraction", "validate_on")}},
             "data_file": _file_identity(d.path),
             "train": {
-                "epochs": t.teacher_epoch_count,
-                **{k: getattr(t, k) for k in ("batch_size", "learning_rate", "seed", "keep_best", "monitor",
-                                               "patience", "mixed_precision")},
+                "epochs": t.teacher_epoch_count, "batch_size": t.teacher_batch,
+                **{k: getattr(t, k) for k in ("learning_rate", "seed", "keep_best", "monitor", "patience",
+                                               "mixed_precision")},
             },
         }
         if d.validate_on == "test":

@@ -101,8 +101,9 @@ class _Experiment:
              epochs: int, seed: int) -> ArmSpec:
         t = self.config.train
         self.trained_arms += 1  # a spec is made only to train an arm
+        batch_size = t.teacher_batch if arm == "teacher" else t.batch_size
         return ArmSpec(arm=arm, model=model, fit_model=fit_model, x=x, y=splits.y_train, x_val=splits.x_val,
-                       y_val=splits.y_val, epochs=epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
+                       y_val=splits.y_val, epochs=epochs, batch_size=batch_size, eval_batch_size=t.eval_batch_size,
                        keep_best=t.keep_best, monitor=t.monitor, patience=t.patience, seed=seed)
 
     def finish_arm(self, arm: str, model: keras.Model, state: ArmState, checkpoint: ArmCheckpoint,

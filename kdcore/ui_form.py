@@ -61,6 +61,7 @@ FIELD_LABELS: dict[str, str] = {
     "train.epochs": "Epochs",
     "train.teacher_epochs": "Teacher epochs",
     "train.batch_size": "Batch size",
+    "train.teacher_batch_size": "Teacher batch size",
     "train.learning_rate": "Learning rate",
     "train.teacher_optimizer": "Teacher optimizer",
     "train.seed": "Seed",

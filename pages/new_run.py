@@ -145,11 +145,12 @@ with form:
 
     with st.container(border=True):
         st.subheader("Training", divider="gray")
-        c = st.columns(4)
+        c = st.columns(5)
         number("train.epochs", c[0], step=1)
         number("train.teacher_epochs", c[1], step=1, placeholder="same as epochs")
         number("train.batch_size", c[2], step=16)
-        number("train.learning_rate", c[3], step=0.0001, format="%g")
+        number("train.teacher_batch_size", c[3], step=16, placeholder="same as batch")
+        number("train.learning_rate", c[4], step=0.0001, format="%g")
         c = st.columns(4)
         number("train.seed", c[0], step=1)
         number("train.seeds", c[1], step=1)

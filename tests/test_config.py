@@ -470,6 +470,8 @@ def data_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     pytest.param(["train.epochs=5", "train.teacher_epochs=3"], id="student-epochs-only"),
     pytest.param(["train.train_scratch=false", "train.seeds=3"], id="scratch-and-seeds"),
     pytest.param(["name=another", "train.jit_compile=off", "train.eval_batch_size=64"], id="not-weights"),
+    pytest.param(["train.teacher_batch_size=32"], id="teacher-batch-as-the-students"),
+    pytest.param(["train.teacher_optimizer=adam"], id="teacher-optimizer-adam"),
 ])
 def test_teacher_key(overrides: list[str]):
     # given: the default config and one that differs only where the teacher is not affected
@@ -492,6 +494,8 @@ def test_teacher_key(overrides: list[str]):
     pytest.param(["data.val_fraction=0.2"], id="val_fraction"),
     pytest.param(["train.learning_rate=0.01"], id="learning_rate"),
     pytest.param(["train.batch_size=64"], id="batch_size"),
+    pytest.param(["train.teacher_batch_size=128"], id="teacher_batch_size"),
+    pytest.param(["train.teacher_optimizer=lazy_adam"], id="teacher_optimizer"),
     pytest.param(["data.validate_on=test"], id="validate_on"),
 ])
 def test_teacher_key__differs(overrides: list[str]):
@@ -505,7 +509,8 @@ def test_teacher_key__differs(overrides: list[str]):
 
 @pytest.mark.parametrize("overrides, same", [
     pytest.param(["distill.alpha=0.9", "distill.temperature=2", "distill.teacher_view=student"], True, id="distill"),
-    pytest.param(["teacher=ngram", "train.teacher_epochs=5"], True, id="teacher"),
+    pytest.param(["teacher=ngram", "train.teacher_epochs=5", "train.teacher_batch_size=128",
+                  "train.teacher_optimizer=adam"], True, id="teacher"),
     pytest.param(["name=x", "train.seeds=5", "train.train_scratch=false"], True, id="not-this-seed"),
     pytest.param(["train.seed=1"], False, id="seed"),
     pytest.param(["train.epochs=4"], False, id="epochs"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import warnings
@@ -212,6 +213,22 @@ def test_run_experiment__teacher_only(finished_run):
     # and it fills the teacher cache for a later full run
     later = run_experiment(config, home / "runs" / "after-teacher-only", home=home)
     assert later["teacher_source"].startswith("cache")
+
+
+def test_run_experiment__teacher_trains_with_its_own_batch_size(finished_run):
+    # given a teacher whose batch is 4x the students' (which stays 32)
+    _, first, _, home = finished_run
+    config = tiny_config(Path(first["data"]["source"]), "train.seed=12", "train.teacher_epochs=1",
+                         "train.teacher_batch_size=128", "train.epochs=1", "train.train_scratch=false")
+    reporter = RecordingReporter()
+
+    # when the run trains it and a student
+    run_experiment(config, home / "runs" / "teacher-batch", reporter, home=home, tick_interval=0.0)
+
+    # then each arm's epoch has as many steps as its own batch size makes
+    train_rows = first["data"]["train"]
+    steps = {e.arm: e.steps for e in reporter.events if e.kind == "tick"}
+    assert steps == {"teacher": math.ceil(train_rows / 128), "student": math.ceil(train_rows / 32)}, f"{steps}"
 
 
 def test_run_experiment__teacher_from_earlier_run(finished_run):
