@@ -145,19 +145,18 @@ with form:
 
     with st.container(border=True):
         st.subheader("Training", divider="gray")
-        c = st.columns(5)
-        number("train.epochs", c[0], step=1)
-        number("train.teacher_epochs", c[1], step=1, placeholder="same as epochs")
-        number("train.batch_size", c[2], step=16)
-        number("train.teacher_batch_size", c[3], step=16, placeholder="same as batch")
-        number("train.learning_rate", c[4], step=0.0001, format="%g")
         c = st.columns(4)
-        number("train.seed", c[0], step=1)
-        number("train.seeds", c[1], step=1)
-        c[2].selectbox(FIELD_LABELS["train.mixed_precision"], ["off", "float16", "bfloat16"],
-                       key=K("train.mixed_precision"), help=field_help("train.mixed_precision"))
-        c[3].selectbox(FIELD_LABELS["train.jit_compile"], ["auto", "on", "off"], key=K("train.jit_compile"),
-                       help=field_help("train.jit_compile"))
+        number("train.epochs", c[0], step=1)
+        number("train.batch_size", c[1], step=16)
+        number("train.learning_rate", c[2], step=0.0001, format="%g")
+        number("train.seed", c[3], step=1)
+        c = st.columns(4)
+        number("train.teacher_epochs", c[0], step=1, placeholder="= epochs")
+        number("train.teacher_batch_size", c[1], step=16, placeholder="= batch size")
+        c[2].selectbox(FIELD_LABELS["train.teacher_optimizer"], list(OPTIMIZER_LABELS),
+                       key=K("train.teacher_optimizer"), format_func=OPTIMIZER_LABELS.get,
+                       help=field_help("train.teacher_optimizer"))
+        number("train.seeds", c[3], step=1)
         c = st.columns([3, 3, 2, 2], vertical_alignment="center")
         c[0].toggle(FIELD_LABELS["train.train_scratch"], key=K("train.train_scratch"),
                     help=field_help("train.train_scratch"))
@@ -166,11 +165,12 @@ with form:
                        help=field_help("train.monitor"))
         number("train.patience", c[3], step=1, placeholder="off")
         with st.expander("Advanced"):
-            c = st.columns(2)
-            c[0].selectbox(FIELD_LABELS["train.teacher_optimizer"], list(OPTIMIZER_LABELS),
-                           key=K("train.teacher_optimizer"), format_func=OPTIMIZER_LABELS.get,
-                           help=field_help("train.teacher_optimizer"))
-            number("train.eval_batch_size", c[1], step=256)
+            c = st.columns(3)
+            c[0].selectbox(FIELD_LABELS["train.mixed_precision"], ["off", "float16", "bfloat16"],
+                           key=K("train.mixed_precision"), help=field_help("train.mixed_precision"))
+            c[1].selectbox(FIELD_LABELS["train.jit_compile"], ["auto", "on", "off"], key=K("train.jit_compile"),
+                           help=field_help("train.jit_compile"))
+            number("train.eval_batch_size", c[2], step=256)
 
 stash_form(state)
 state[FAMILY_SHOWN] = state.get(K("teacher.family"))
