@@ -55,16 +55,15 @@ def make_config(args: argparse.Namespace, overrides: list[str]) -> Any:
     return apply_overrides(RunConfig(name="bench accuracy"), base + args.set + overrides)
 
 
-#: Config fields added after results were measured: at these defaults they stay out of a run's
-#: folder name, so that the earlier runs (which are these defaults) are still found.
-LATER_FIELDS = {("distill", "teacher_view"): "own", ("train", "teacher_optimizer"): "adam",
-                ("train", "teacher_batch_size"): None}
-
-
 def run_folder(config: Any, home: Path, students: bool = True) -> Path:
     """The folder of one experiment, named after its config, so that a rerun resumes or reads it back."""
+    from kdcore.config import LATER_FIELDS
+
+    # Fields added after results were measured stay out of the name at the value they had
+    # before they existed, so that the earlier runs are still found.
     at_default: dict[str, set[str]] = {}
-    for (section, field), default in LATER_FIELDS.items():
+    for path, default in LATER_FIELDS.items():
+        section, field = path.split(".")
         if getattr(getattr(config, section), field) == default:
             at_default.setdefault(section, set()).add(field)
     text = config.model_dump_json(indent=2, exclude=at_default or None) + ("" if students else "teacher-only")

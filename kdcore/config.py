@@ -474,6 +474,29 @@ def config_from_dict(raw: dict[str, Any]) -> RunConfig:
         raise ConfigError([_describe(err) for err in e.errors()]) from e
 
 
+#: Fields added after runs were stored, with the value that reproduces a run stored without them.
+#: A stored config (the database, a run's config.json) was complete when written, so a field it
+#: lacks means "before the field existed", not "unset, let the family's recipe fill it in".
+LATER_FIELDS: dict[str, Any] = {"distill.teacher_view": "own", "train.teacher_optimizer": "adam",
+                                "train.teacher_batch_size": None}
+
+
+def stored_config(raw: dict[str, Any]) -> RunConfig:
+    """Validate a config that a run stored, giving the fields it predates their old meaning.
+
+    Without this, an n-gram run queued before ``train.teacher_optimizer`` existed would resume
+    with the recipe's LazyAdam on top of its Adam-trained checkpoint, and publish that mixed
+    teacher under the LazyAdam teacher's cache key.
+    """
+    if not isinstance(raw, dict):
+        return config_from_dict(raw)
+    out = {section: (dict(value) if isinstance(value, dict) else value) for section, value in raw.items()}
+    for path, value in LATER_FIELDS.items():
+        if not _is_set(out, path):
+            _set_path(out, path, value)
+    return config_from_dict(out)
+
+
 def _expand_presets(raw: dict[str, Any]) -> dict[str, Any]:
     """Let ``teacher: tiny`` stand for the preset's sizes."""
     out = dict(raw)

@@ -11,7 +11,12 @@ faster Adam: a row's moments stand still between the batches that touch it, so i
 of its own (``train.teacher_optimizer``) and part of the teacher's cache key.
 
 Only TensorFlow hands an embedding's gradient over as rows (``tf.IndexedSlices``); on JAX
-every gradient is dense, so ``LazyAdam`` does exactly what Adam does there.
+every gradient is dense, so ``LazyAdam`` does exactly what Adam does there (the teacher's cache
+key names the optimizer asked for, not the backend: a JAX run keyed ``lazy_adam`` trains with
+Adam's update). A row that a batch uses several times gets the sum of its gradients before the
+square, as a dense gradient does; Keras' own Adam squares each occurrence of the row
+separately when the gradient comes as rows (``ops.square`` of ``IndexedSlices``), so its second
+moment for such a row differs from dense Adam's.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ class LazyAdam(keras.optimizers.Adam):
     """
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        if keras.backend.backend() != "tensorflow":
+        if keras.backend.backend() != "tensorflow" or self.amsgrad:  # AMSGrad's running maximum: Adam's own
             return super().update_step(gradient, variable, learning_rate)
         import tensorflow as tf  # only on the TensorFlow backend
 

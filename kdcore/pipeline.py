@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from kdcore import summary as summarise
-from kdcore.config import ConfigError, RunConfig, config_from_dict, param_count
+from kdcore.config import ConfigError, RunConfig, param_count, stored_config
 from kdcore.data import Splits, load_split_views, repad
 from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
@@ -371,7 +371,7 @@ def _best_index(history: list[dict[str, float]], monitor: str) -> int | None:
 def _check_compatible(earlier: dict[str, Any], config: RunConfig) -> None:
     """A teacher trained on other inputs cannot be distilled from: say which field differs."""
     try:
-        theirs = config_from_dict(earlier)
+        theirs = stored_config(earlier)
     except ConfigError as e:
         raise ValueError(f"teacher_from: the earlier run's config no longer validates ({e})") from e
     if theirs.data.vocab_size != config.data.vocab_size:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kdcore.config import RunConfig, config_from_dict
+from kdcore.config import RunConfig, stored_config
 from kdcore.store_schema import FINISHED
 
 RUN_COLUMNS = ("id", "name", "status", "config", "created_at", "started_at", "finished_at", "worker_id",
@@ -55,7 +55,7 @@ class RunRecord:
 
     def run_config(self) -> RunConfig:
         """The validated config this run was queued with."""
-        return config_from_dict(self.config)
+        return stored_config(self.config)
 
     @classmethod
     def _from_row(cls, row: Sequence[Any]) -> RunRecord:

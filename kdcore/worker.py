@@ -350,7 +350,7 @@ class Worker:
 def _describe_error(e: BaseException) -> str:
     text = str(e).strip()
     if isinstance(e, MemoryError) and not text:
-        text = "out of memory (try a smaller batch_size, maxlen or model)"
+        text = "out of memory (try a smaller batch_size or teacher_batch_size, maxlen or model)"
     message = f"{type(e).__name__}: {text}" if text else type(e).__name__
     cause = e.__cause__
     if cause is not None and str(cause) and str(cause) not in message:

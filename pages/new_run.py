@@ -52,7 +52,7 @@ def size_edited(role: str) -> None:
 
 
 def family_chosen() -> None:
-    """A new teacher family brings its default sizes and its measured recipe (length, epochs, alpha, T)."""
+    """A new teacher family brings its default sizes and its measured recipe (length, epochs, optimizer, alpha, T...)."""
     state.update(family_values(state[K("teacher.family")], state, state.get(FAMILY_SHOWN)))
     size_edited("teacher")
 
@@ -151,11 +151,12 @@ with form:
         number("train.learning_rate", c[2], step=0.0001, format="%g")
         number("train.seed", c[3], step=1)
         c = st.columns(4)
-        number("train.teacher_epochs", c[0], step=1, placeholder="= epochs")
-        number("train.teacher_batch_size", c[1], step=16, placeholder="= batch size")
+        # a reused teacher is not trained: its training settings do not apply
+        number("train.teacher_epochs", c[0], step=1, placeholder="= epochs", disabled=reuse)
+        number("train.teacher_batch_size", c[1], step=16, placeholder="= batch size", disabled=reuse)
         c[2].selectbox(FIELD_LABELS["train.teacher_optimizer"], list(OPTIMIZER_LABELS),
                        key=K("train.teacher_optimizer"), format_func=OPTIMIZER_LABELS.get,
-                       help=field_help("train.teacher_optimizer"))
+                       help=field_help("train.teacher_optimizer"), disabled=reuse)
         number("train.seeds", c[3], step=1)
         c = st.columns([3, 3, 2, 2], vertical_alignment="center")
         c[0].toggle(FIELD_LABELS["train.train_scratch"], key=K("train.train_scratch"),

@@ -28,6 +28,7 @@ from kdcore.config import (
 from kdcore.data import load_split_views, repad
 from kdcore.distill import TEACHER_LOGITS, TEACHER_TOKENS, TOKENS, DistillationLoss, Distiller, teacher_logits
 from kdcore.models import build_classifier, compile_classifier
+from kdcore.optimizers import make_optimizer
 from kdcore.teachers import bigram_multiplier, hashed_bigrams
 
 # -- config ----------------------------------------------------------------------------------
@@ -263,8 +264,12 @@ def test_logits_file__named_after_what_the_teacher_read():
 
 
 @pytest.mark.slow
-def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_path: Path):
+def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_path: Path, monkeypatch):
+    from kdcore import models
     from kdcore.pipeline import logits_file, run_experiment
+
+    made: list[str] = []  # the optimizers the run compiles its arms with, in order
+    monkeypatch.setattr(models, "make_optimizer", lambda name, rate: made.append(name) or make_optimizer(name, rate))
 
     # given an n-gram teacher that reads 60 tokens, students that read 40
     home = tmp_path / "home"
@@ -275,6 +280,7 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
 
     # when the experiment runs
     summary = run_experiment(config, home / "runs" / "ng", home=home, tick_interval=0.0)
+    assert made[0] == "lazy_adam" and set(made[1:]) == {"adam"}, f"the teacher trains with LazyAdam, the rest not: {made}"
 
     # then the teacher learned the task on its own view, and each saved model reads its own length
     folder = home / "runs" / "ng"

@@ -254,12 +254,15 @@ def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, st
     assert "form.teacher.lstm_units" not in shown, "the recurrent teacher's fields are hidden"
     assert at.number_input(key="form.data.teacher_maxlen").value == 400, "the family's recipe: a longer view"
     assert at.radio(key="form.distill.teacher_view").value == "student", "and targets from the student's words"
+    assert at.selectbox(key="form.train.teacher_optimizer").value == "lazy_adam", "and the faster teacher optimizer"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Teacher parameters"] == "18.06 M", f"18,057,346 parameters for the default n-gram teacher: {metrics}"
 
     at.selectbox(key="form.teacher.family").set_value("conv").run()
     assert at.text_input(key="form.teacher.kernel_sizes").value == "3, 4, 5", "conv widths as editable text"
     assert at.radio(key="form.distill.teacher_view").value == "own", "the conv recipe (untuned) keeps its own view"
+    assert at.selectbox(key="form.train.teacher_optimizer").value == "adam", "and Keras' Adam"
+    at.number_input(key="form.train.teacher_batch_size").set_value(64).run()
     at.text_input(key="form.teacher.kernel_sizes").set_value("2, 3").run()
     at.number_input(key="form.data.train_limit").set_value(300).run()
     at.button(key="launch").click().run()
@@ -267,6 +270,7 @@ def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, st
     config = store.list_runs()[0].run_config()
     assert (config.teacher.family, config.teacher.kernel_sizes, config.data.teacher_maxlen) == ("conv", (2, 3), 400), \
         f"the conv teacher is queued as shown: {config.teacher}, {config.data}"
+    assert (config.train.teacher_batch_size, config.train.teacher_optimizer) == (64, "adam"), f"{config.train}"
 
 
 @pytest.mark.parametrize(("key", "value", "named"), [

@@ -227,7 +227,7 @@ def test_run_experiment__teacher_trains_with_its_own_batch_size(finished_run):
 
     # then each arm's epoch has as many steps as its own batch size makes
     train_rows = first["data"]["train"]
-    steps = {e.arm: e.steps for e in reporter.events if e.kind == "tick"}
+    steps = {e.arm: e.steps for e in reporter.events if e.kind == "arm_start"}
     assert steps == {"teacher": math.ceil(train_rows / 128), "student": math.ceil(train_rows / 32)}, f"{steps}"
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 import pytest
 
 from kdcore import paths, ui_entry, ui_files, ui_form, ui_format, ui_progress, ui_tables
-from kdcore.config import FAMILY_RECIPES, NOTEBOOK_TEACHER, SIZE_PRESETS, TINY, RunConfig, field_reference, param_count
+from kdcore.config import (FAMILY_RECIPES, NOTEBOOK_TEACHER, SIZE_PRESETS, TINY, RunConfig, TrainConfig, field_reference,
+                           param_count)
 from kdcore.store import RunRecord
 
 
@@ -34,9 +35,15 @@ def test_field_labels__cover_every_config_field() -> None:
 def test_form_values__round_trip_to_the_same_config() -> None:
     config = RunConfig.model_validate({"name": "x", "data": {"path": "/d/imdb.npz", "train_limit": 300},
                                        "student": TINY.model_dump(), "distill": {"alpha": 0.5},
-                                       "train": {"patience": 2, "seeds": 3}, "teacher_from": "run-1"})
+                                       "train": {"patience": 2, "seeds": 3, "teacher_batch_size": 128,
+                                                 "teacher_optimizer": "lazy_adam"}, "teacher_from": "run-1"})
     rebuilt, problems = ui_form.validate_form(ui_form.form_values(config))
     assert problems == [] and rebuilt == config, f"form values should rebuild the config: {problems}"
+
+
+def test_optimizer_labels__one_per_config_choice() -> None:
+    assert tuple(ui_form.OPTIMIZER_LABELS) == get_args(TrainConfig.model_fields["teacher_optimizer"].annotation), \
+        "the form offers exactly the config's choices"
 
 
 def test_form_values__empty_data_path_means_none() -> None:
