@@ -11,8 +11,16 @@ import pandas as pd
 import pytest
 
 from kdcore import paths, ui_entry, ui_files, ui_form, ui_format, ui_progress, ui_tables
-from kdcore.config import (FAMILY_RECIPES, NOTEBOOK_TEACHER, SIZE_PRESETS, TINY, RunConfig, TrainConfig, field_reference,
-                           param_count)
+from kdcore.config import (
+    FAMILY_RECIPES,
+    NOTEBOOK_TEACHER,
+    SIZE_PRESETS,
+    TINY,
+    RunConfig,
+    TrainConfig,
+    field_reference,
+    param_count,
+)
 from kdcore.store import RunRecord
 
 
