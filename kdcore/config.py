@@ -177,6 +177,8 @@ class TrainConfig(_Strict):
     teacher_batch_size: int | None = Field(
         None, ge=1, le=65536, description="Training batch size for the teacher (empty: same as batch_size).")
     learning_rate: float = Field(1e-3, gt=0.0, le=10.0, description="Adam learning rate.")
+    teacher_learning_rate: float | None = Field(
+        None, gt=0.0, le=10.0, description="Learning rate for the teacher (empty: same as learning_rate).")
     teacher_optimizer: Literal["adam", "lazy_adam"] = Field(
         "adam", description="How the teacher trains. adam: Keras' Adam, as every other arm. lazy_adam: Adam that "
         "updates only the embedding rows a batch touched (TensorFlow; on JAX it is Adam): the n-gram teacher's "
@@ -205,6 +207,10 @@ class TrainConfig(_Strict):
     @property
     def teacher_epoch_count(self) -> int:
         return self.teacher_epochs if self.teacher_epochs is not None else self.epochs
+
+    @property
+    def teacher_rate(self) -> float:
+        return self.teacher_learning_rate if self.teacher_learning_rate is not None else self.learning_rate
 
     @property
     def teacher_batch(self) -> int:
@@ -370,9 +376,8 @@ class RunConfig(_Strict):
                      **{k: getattr(d, k) for k in ("vocab_size", "train_limit", "val_fraction", "validate_on")}},
             "data_file": _file_identity(d.path),
             "train": {
-                "epochs": t.teacher_epoch_count, "batch_size": t.teacher_batch,
-                **{k: getattr(t, k) for k in ("learning_rate", "seed", "keep_best", "monitor", "patience",
-                                               "mixed_precision")},
+                "epochs": t.teacher_epoch_count, "batch_size": t.teacher_batch, "learning_rate": t.teacher_rate,
+                **{k: getattr(t, k) for k in ("seed", "keep_best", "monitor", "patience", "mixed_precision")},
             },
         }
         if d.validate_on == "test":
@@ -478,7 +483,7 @@ def config_from_dict(raw: dict[str, Any]) -> RunConfig:
 #: A stored config (the database, a run's config.json) was complete when written, so a field it
 #: lacks means "before the field existed", not "unset, let the family's recipe fill it in".
 LATER_FIELDS: dict[str, Any] = {"distill.teacher_view": "own", "train.teacher_optimizer": "adam",
-                                "train.teacher_batch_size": None}
+                                "train.teacher_batch_size": None, "train.teacher_learning_rate": None}
 
 
 def stored_config(raw: dict[str, Any]) -> RunConfig:

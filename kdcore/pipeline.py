@@ -171,7 +171,7 @@ class _Experiment:
             self.teacher_source = "trained"
             keras.utils.set_random_seed(c.train.seed)
             teacher = compile_classifier(build_classifier(c.teacher, c.data.vocab_size, c.data.teacher_length,
-                                                          "teacher"), c.train.learning_rate, self.jit,
+                                                          "teacher"), c.train.teacher_rate, self.jit,
                                          c.train.teacher_optimizer)
             spec = self.spec("teacher", teacher, teacher, splits.x_train, splits, c.train.teacher_epoch_count,
                              c.train.seed)

@@ -63,6 +63,7 @@ FIELD_LABELS: dict[str, str] = {
     "train.batch_size": "Batch size",
     "train.teacher_batch_size": "Teacher batch size",
     "train.learning_rate": "Learning rate",
+    "train.teacher_learning_rate": "Teacher learning rate",
     "train.teacher_optimizer": "Teacher optimizer",
     "train.seed": "Seed",
     "train.seeds": "Seeds (repeats)",

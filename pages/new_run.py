@@ -145,19 +145,21 @@ with form:
 
     with st.container(border=True):
         st.subheader("Training", divider="gray")
-        c = st.columns(4)
+        c = st.columns(5)
         number("train.epochs", c[0], step=1)
         number("train.batch_size", c[1], step=16)
         number("train.learning_rate", c[2], step=0.0001, format="%g")
         number("train.seed", c[3], step=1)
+        number("train.seeds", c[4], step=1)
         c = st.columns(4)
         # a reused teacher is not trained: its training settings do not apply
         number("train.teacher_epochs", c[0], step=1, placeholder="= epochs", disabled=reuse)
-        number("train.teacher_batch_size", c[1], step=16, placeholder="= batch size", disabled=reuse)
-        c[2].selectbox(FIELD_LABELS["train.teacher_optimizer"], list(OPTIMIZER_LABELS),
+        number("train.teacher_batch_size", c[1], step=16, placeholder="= batch", disabled=reuse)
+        number("train.teacher_learning_rate", c[2], step=0.0001, format="%g", placeholder="= rate",
+               disabled=reuse)
+        c[3].selectbox(FIELD_LABELS["train.teacher_optimizer"], list(OPTIMIZER_LABELS),
                        key=K("train.teacher_optimizer"), format_func=OPTIMIZER_LABELS.get,
                        help=field_help("train.teacher_optimizer"), disabled=reuse)
-        number("train.seeds", c[3], step=1)
         c = st.columns([3, 3, 2, 2], vertical_alignment="center")
         c[0].toggle(FIELD_LABELS["train.train_scratch"], key=K("train.train_scratch"),
                     help=field_help("train.train_scratch"))

@@ -470,7 +470,7 @@ def data_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     pytest.param(["train.epochs=5", "train.teacher_epochs=3"], id="student-epochs-only"),
     pytest.param(["train.train_scratch=false", "train.seeds=3"], id="scratch-and-seeds"),
     pytest.param(["name=another", "train.jit_compile=off", "train.eval_batch_size=64"], id="not-weights"),
-    pytest.param(["train.teacher_batch_size=32"], id="teacher-batch-as-the-students"),
+    pytest.param(["train.teacher_batch_size=32", "train.teacher_learning_rate=0.001"], id="teacher-as-the-students"),
     pytest.param(["train.teacher_optimizer=adam"], id="teacher-optimizer-adam"),
 ])
 def test_teacher_key(overrides: list[str]):
@@ -495,6 +495,7 @@ def test_teacher_key(overrides: list[str]):
     pytest.param(["train.learning_rate=0.01"], id="learning_rate"),
     pytest.param(["train.batch_size=64"], id="batch_size"),
     pytest.param(["train.teacher_batch_size=128"], id="teacher_batch_size"),
+    pytest.param(["train.teacher_learning_rate=0.0003"], id="teacher_learning_rate"),
     pytest.param(["train.teacher_optimizer=lazy_adam"], id="teacher_optimizer"),
     pytest.param(["data.validate_on=test"], id="validate_on"),
 ])
@@ -510,7 +511,7 @@ def test_teacher_key__differs(overrides: list[str]):
 @pytest.mark.parametrize("overrides, same", [
     pytest.param(["distill.alpha=0.9", "distill.temperature=2", "distill.teacher_view=student"], True, id="distill"),
     pytest.param(["teacher=ngram", "train.teacher_epochs=5", "train.teacher_batch_size=128",
-                  "train.teacher_optimizer=adam"], True, id="teacher"),
+                  "train.teacher_learning_rate=0.0003", "train.teacher_optimizer=adam"], True, id="teacher"),
     pytest.param(["name=x", "train.seeds=5", "train.train_scratch=false"], True, id="not-this-seed"),
     pytest.param(["train.seed=1"], False, id="seed"),
     pytest.param(["train.epochs=4"], False, id="epochs"),

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from kdtest import tiny_config
 
+from kdcore import models
 from kdcore.config import RecurrentSize
+from kdcore.optimizers import make_optimizer
 from kdcore.pipeline import ARTIFACT_FILES, initial_student_weights, run_experiment
 from kdcore.progress import ProgressEvent, RecordingReporter, RunCancelled
 from kdcore.training import ArmCheckpoint, ArmSpec, train_arm
@@ -215,20 +217,24 @@ def test_run_experiment__teacher_only(finished_run):
     assert later["teacher_source"].startswith("cache")
 
 
-def test_run_experiment__teacher_trains_with_its_own_batch_size(finished_run):
-    # given a teacher whose batch is 4x the students' (which stays 32)
+def test_run_experiment__teacher_trains_with_its_own_batch_size_and_rate(finished_run, monkeypatch):
+    # given a teacher whose batch is 4x the students' (which stays 32) and whose rate is a tenth of theirs
     _, first, _, home = finished_run
     config = tiny_config(Path(first["data"]["source"]), "train.seed=12", "train.teacher_epochs=1",
-                         "train.teacher_batch_size=128", "train.epochs=1", "train.train_scratch=false")
+                         "train.teacher_batch_size=128", "train.teacher_learning_rate=0.001", "train.epochs=1",
+                         "train.train_scratch=false")
     reporter = RecordingReporter()
+    rates: list[float] = []  # learning rates of the optimizers compile_classifier makes, in order
+    monkeypatch.setattr(models, "make_optimizer", lambda name, rate: rates.append(rate) or make_optimizer(name, rate))
 
     # when the run trains it and a student
     run_experiment(config, home / "runs" / "teacher-batch", reporter, home=home, tick_interval=0.0)
 
-    # then each arm's epoch has as many steps as its own batch size makes
+    # then each arm's epoch has as many steps as its own batch size makes, and the teacher its own rate
     train_rows = first["data"]["train"]
     steps = {e.arm: e.steps for e in reporter.events if e.kind == "arm_start"}
     assert steps == {"teacher": math.ceil(train_rows / 128), "student": math.ceil(train_rows / 32)}, f"{steps}"
+    assert rates[0] == 0.001 and config.train.learning_rate == 0.01, f"the teacher's rate first: {rates}"
 
 
 def test_run_experiment__teacher_from_earlier_run(finished_run):
