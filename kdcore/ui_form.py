@@ -14,6 +14,7 @@ from typing import Any
 from kdcore.config import (
     FAMILY_DEFAULT_SIZES,
     FAMILY_RECIPES,
+    LATER_FIELDS,
     SIZE_PRESETS,
     TEACHER_FAMILIES,
     ConfigError,
@@ -112,10 +113,12 @@ def form_key(path: str) -> str:
     return FORM_PREFIX + path
 
 
-def _get_path(tree: Mapping[str, Any], path: str) -> Any:
+def _get_path(tree: Mapping[str, Any], path: str, missing: Any = None) -> Any:
     node: Any = tree
     for part in path.split("."):
-        node = node.get(part) if isinstance(node, Mapping) else None
+        if not isinstance(node, Mapping) or part not in node:
+            return missing
+        node = node[part]
     return node
 
 
@@ -220,11 +223,15 @@ def stash_form(state: MutableMapping[str, Any]) -> None:
     state[FORM_STASH] = {key: state.get(key) for key in form_values()}
 
 
+_MISSING = object()
+
+
 def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Widget key -> value for every form field, from a config (default: RunConfig's defaults).
 
     Used to fill the form at first visit and for "new run from this one". A dict from an
-    older run that lacks a field gets that field's default rather than an error.
+    older run that lacks a field gets the value it meant then (:data:`LATER_FIELDS`), else the
+    field's default, rather than an error; a field stored as None stays empty ("same as ...").
     """
     defaults = RunConfig().model_dump()
     for size in FAMILY_DEFAULT_SIZES.values():  # fields of the other families, for when the user switches
@@ -232,9 +239,9 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
     given = config.model_dump() if isinstance(config, RunConfig) else dict(config or {})
     values: dict[str, Any] = {}
     for path in FIELD_LABELS:
-        value = _get_path(given, path)
-        if value is None and path not in _EMPTY_IS_NONE and _get_path(defaults, path) is not None:
-            value = _get_path(defaults, path)
+        value = _get_path(given, path, _MISSING)
+        if value is _MISSING:
+            value = LATER_FIELDS[path] if path in LATER_FIELDS else _get_path(defaults, path)
         if path in _EMPTY_IS_NONE and value is None:
             value = ""  # not None: a selectbox holding None shows Streamlit's "Choose an option" placeholder
         values[form_key(path)] = _widget_value(path, value)

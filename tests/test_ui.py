@@ -54,6 +54,19 @@ def test_optimizer_labels__one_per_config_choice() -> None:
         "the form offers exactly the config's choices"
 
 
+def test_form_values__an_older_run_is_copied_as_it_ran() -> None:
+    # given a run stored before the teacher had its own rate and optimizer (its teacher used the students')
+    old = RunConfig().model_dump()
+    del old["train"]["teacher_learning_rate"], old["train"]["teacher_optimizer"]
+
+    # when "new run from this one" fills the form with it
+    config, problems = ui_form.validate_form(ui_form.form_values(old))
+
+    # then the copy trains its teacher as that run did, not with today's recipe
+    assert problems == [] and config is not None
+    assert (config.train.teacher_rate, config.train.teacher_optimizer) == (config.train.learning_rate, "adam")
+
+
 def test_form_values__empty_data_path_means_none() -> None:
     values = ui_form.form_values()
     assert values[ui_form.form_key("data.path")] == "", "the text box starts empty"
