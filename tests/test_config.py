@@ -76,6 +76,7 @@ def test_run_config__defaults_equal_the_notebook():
     assert config.train.epochs == 3, "notebook trains 3 epochs"
     assert config.train.batch_size == 32, "notebook's batch size is 32"
     assert config.train.learning_rate == 1e-3, "notebook uses Adam's default learning rate"
+    assert config.train.teacher_rate == 3e-4, "except for the teacher: the recurrent recipe's, measured (issue #7)"
     assert config.teacher == NOTEBOOK_TEACHER, "default teacher is the notebook's teacher"
     assert config.student == NOTEBOOK_STUDENT, "default student is the notebook's student"
     assert (config.teacher.embedding_dim, config.teacher.lstm_units, config.teacher.gru_units) == (128, 64, 128), \
@@ -470,7 +471,8 @@ def data_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     pytest.param(["train.epochs=5", "train.teacher_epochs=3"], id="student-epochs-only"),
     pytest.param(["train.train_scratch=false", "train.seeds=3"], id="scratch-and-seeds"),
     pytest.param(["name=another", "train.jit_compile=off", "train.eval_batch_size=64"], id="not-weights"),
-    pytest.param(["train.teacher_batch_size=32", "train.teacher_learning_rate=0.001"], id="teacher-as-the-students"),
+    pytest.param(["train.teacher_batch_size=32", "train.teacher_learning_rate=0.0003"], id="teacher-as-before"),
+    pytest.param(["train.learning_rate=0.01"], id="students-rate-when-the-teacher-has-its-own"),
     pytest.param(["train.teacher_optimizer=adam"], id="teacher-optimizer-adam"),
 ])
 def test_teacher_key(overrides: list[str]):
@@ -492,10 +494,10 @@ def test_teacher_key(overrides: list[str]):
     pytest.param(["data.maxlen=100"], id="maxlen"),
     pytest.param(["data.train_limit=1000"], id="train_limit"),
     pytest.param(["data.val_fraction=0.2"], id="val_fraction"),
-    pytest.param(["train.learning_rate=0.01"], id="learning_rate"),
     pytest.param(["train.batch_size=64"], id="batch_size"),
     pytest.param(["train.teacher_batch_size=128"], id="teacher_batch_size"),
-    pytest.param(["train.teacher_learning_rate=0.0003"], id="teacher_learning_rate"),
+    pytest.param(["train.teacher_learning_rate=0.001"], id="teacher_learning_rate"),
+    pytest.param(["train.teacher_learning_rate=null", "train.learning_rate=0.01"], id="rate-shared-with-students"),
     pytest.param(["train.teacher_optimizer=lazy_adam"], id="teacher_optimizer"),
     pytest.param(["data.validate_on=test"], id="validate_on"),
 ])
