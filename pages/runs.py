@@ -39,6 +39,8 @@ st.dataframe(
         "Student": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
         "Alpha": st.column_config.NumberColumn(format="%.2f"),
         "T": st.column_config.NumberColumn(format="%g"),
+        "Targets": st.column_config.TextColumn(help="what the teacher read to make the soft targets: its own view "
+                                                    "or the student's words (distill.teacher_view)"),
         "Teacher acc": percent, "Student acc": percent, "Scratch acc": percent,
         "Created": st.column_config.TextColumn(width="small"),
         "Gain (pts)": st.column_config.NumberColumn(format="%+.2f", help="student minus scratch, test accuracy"),
