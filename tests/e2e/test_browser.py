@@ -85,6 +85,9 @@ def test_a_tiny_run_goes_from_the_form_to_a_downloaded_student(page: Page, kd_ap
     fill(page, "form.data.teacher_maxlen", 80)
     fill(page, "form.train.teacher_epochs", 2)
     fill(page, "form.train.epochs", 1)
+    page.get_by_text("Advanced", exact=True).click()  # precision and XLA sit in the Advanced expander
+    expect(page.locator(key("form.train.jit_compile"))).to_be_visible()
+    page.wait_for_timeout(500)  # the expander's opening animation
     choose(page, "form.train.jit_compile", "off")
     ratio = param_count(SIZE_PRESETS["tiny-ngram"], VOCAB) / param_count(TINY, VOCAB)
     expect(page.locator("[data-testid='stMetric']").filter(has_text="Compression")).to_contain_text(f"{ratio:.1f}×")
