@@ -52,7 +52,7 @@ def size_edited(role: str) -> None:
 
 
 def family_chosen() -> None:
-    """A new teacher family brings its default sizes and its measured recipe (length, epochs, optimizer, alpha, T...)."""
+    """A new teacher family brings its default sizes and its measured recipe (length, epochs, optimizer, alpha...)."""
     state.update(family_values(state[K("teacher.family")], state, state.get(FAMILY_SHOWN)))
     size_edited("teacher")
 

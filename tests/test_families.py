@@ -280,7 +280,7 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
 
     # when the experiment runs
     summary = run_experiment(config, home / "runs" / "ng", home=home, tick_interval=0.0)
-    assert made[0] == "lazy_adam" and set(made[1:]) == {"adam"}, f"the teacher trains with LazyAdam, the rest not: {made}"
+    assert made[0] == "lazy_adam" and set(made[1:]) == {"adam"}, f"the teacher trains with LazyAdam, no other: {made}"
 
     # then the teacher learned the task on its own view, and each saved model reads its own length
     folder = home / "runs" / "ng"
