@@ -274,7 +274,8 @@ def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _get_path(tree: dict[str, Any], path: str, default: Any = None) -> Any:
+def get_path(tree: dict[str, Any], path: str, default: Any = None) -> Any:
+    """The value at a dotted path (``train.seed``) of nested dicts or models; ``default`` where it is missing."""
     node: Any = tree
     for part in path.split("."):
         if isinstance(node, BaseModel):
@@ -355,7 +356,7 @@ class RunConfig(_Strict):
         out = dict(raw)
         for path, value in recipe.items():
             if not _is_set(out, path):
-                _set_path(out, path, _recipe_value(path, value, _get_path(out, "data.maxlen")))
+                _set_path(out, path, _recipe_value(path, value, get_path(out, "data.maxlen")))
         return out
 
     # -- derived -----------------------------------------------------------------
@@ -503,7 +504,7 @@ def stored_config(raw: dict[str, Any]) -> RunConfig:
     """
     if not isinstance(raw, dict):
         return config_from_dict(raw)
-    out = {section: (dict(value) if isinstance(value, dict) else value) for section, value in raw.items()}
+    out = dict(raw)  # _set_path copies each section it writes into
     for path, value in LATER_FIELDS.items():
         if not _is_set(out, path):
             _set_path(out, path, value)
@@ -589,9 +590,9 @@ def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) ->
         node[parts[-1]] = value
     family_after = family_of(raw.get("teacher") or {})
     if family_after != family_before:
-        current = {path: _get_path(raw, path, _UNSET) for path in FAMILY_RECIPES.get(family_after, {})}
+        current = {path: get_path(raw, path, _UNSET) for path in FAMILY_RECIPES.get(family_after, {})}
         changes = switched_recipe(family_before, family_after, {k: v for k, v in current.items() if v is not _UNSET},
-                                  _get_path(before, "data.maxlen"), _get_path(raw, "data.maxlen"),
+                                  get_path(before, "data.maxlen"), get_path(raw, "data.maxlen"),
                                   given={".".join(parts) for parts, _ in parsed})
         for path, value in changes.items():
             _set_path(raw, path, value)

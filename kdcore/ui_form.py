@@ -22,6 +22,7 @@ from kdcore.config import (
     RunConfig,
     config_from_dict,
     family_of,
+    get_path,
     param_count,
     switched_recipe,
 )
@@ -111,15 +112,6 @@ def role_fields(role: str, family: str | None) -> tuple[str, ...]:
 def form_key(path: str) -> str:
     """The widget key of a config field: ``form.distill.alpha``."""
     return FORM_PREFIX + path
-
-
-def _get_path(tree: Mapping[str, Any], path: str, missing: Any = None) -> Any:
-    node: Any = tree
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return missing
-        node = node[part]
-    return node
 
 
 FORM_STASH = "new_run.stash"
@@ -239,9 +231,9 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
     given = config.model_dump() if isinstance(config, RunConfig) else dict(config or {})
     values: dict[str, Any] = {}
     for path in FIELD_LABELS:
-        value = _get_path(given, path, _MISSING)
+        value = get_path(given, path, _MISSING)
         if value is _MISSING:
-            value = LATER_FIELDS[path] if path in LATER_FIELDS else _get_path(defaults, path)
+            value = LATER_FIELDS[path] if path in LATER_FIELDS else get_path(defaults, path)
         if path in _EMPTY_IS_NONE and value is None:
             value = ""  # not None: a selectbox holding None shows Streamlit's "Choose an option" placeholder
         values[form_key(path)] = _widget_value(path, value)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kdcore.charts import arm_label, sorted_arms
+from kdcore.config import LATER_FIELDS
 from kdcore.ui_format import (fmt_bytes, fmt_duration, fmt_params, fmt_pct, fmt_points, fmt_time,
                               run_duration, size_text, status_text)
 
@@ -38,7 +39,7 @@ def _percent(x: float | None) -> float | None:
     return None if x is None else round(x * 100, 2)
 
 
-#: ``distill.teacher_view`` in a column a few characters wide (runs stored before it: their own view).
+#: ``distill.teacher_view`` in a column a few characters wide.
 TARGETS_SHORT = {"own": "own view", "student": "student's"}
 
 
@@ -60,7 +61,8 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
             "Student": size_text(cfg.get("student")),
             "Alpha": distill.get("alpha"),
             "T": distill.get("temperature"),
-            "Targets": TARGETS_SHORT.get(distill.get("teacher_view", "own"), ""),
+            # a run stored before the field: what it meant then
+            "Targets": TARGETS_SHORT.get(distill.get("teacher_view", LATER_FIELDS["distill.teacher_view"]), ""),
             "Epochs": train.get("epochs"),
             "Teacher acc": _percent(arms.get("teacher", {}).get("test_accuracy")),
             "Student acc": _percent(student.get("test_accuracy")),
