@@ -168,6 +168,21 @@ class DistillConfig(_Strict):
         "own", description="What the teacher reads when it makes the soft targets: its own view (data.teacher_maxlen "
         "tokens) or the student's (data.maxlen tokens, the same words the student sees: a consistent teacher, Beyer "
         "et al. 2022). Only differs when the teacher reads longer reviews than the student.")
+    augment_window: float = Field(
+        0.0, ge=0.0, le=1.0, description="Transfer-set augmentation (Tang et al. 2019): the chance that the student "
+        "is shown a random stretch of data.maxlen tokens from the teacher's longer view of a review instead of its "
+        "last data.maxlen tokens, drawn anew each epoch. The teacher labels exactly those tokens on every step (no "
+        "cached targets); the scratch student sees the same reviews with their true labels, so the gain measures the "
+        "teacher, not the augmentation. 0: off.")
+    augment_mask: float = Field(
+        0.0, ge=0.0, le=0.5, description="Transfer-set augmentation: the chance that each word the student is shown "
+        "becomes the unknown-word token, drawn anew each epoch; the teacher labels the masked review, the scratch "
+        "student sees it with its true label. 0: off.")
+
+    @property
+    def augmented(self) -> bool:
+        """Whether the distilled student trains on altered reviews that the teacher labels as it goes."""
+        return self.augment_window > 0.0 or self.augment_mask > 0.0
 
 
 class TrainConfig(_Strict):
@@ -359,6 +374,17 @@ class RunConfig(_Strict):
                 _set_path(out, path, _recipe_value(path, value, get_path(out, "data.maxlen")))
         return out
 
+    @model_validator(mode="after")
+    def _augmentation_fits(self) -> RunConfig:
+        d = self.distill
+        if d.augmented and d.teacher_view != "student":
+            raise ValueError("distill.teacher_view must be 'student' when distill.augment_window or "
+                             "distill.augment_mask is above 0: the teacher labels the very tokens the student is shown")
+        if d.augment_window > 0.0 and self.data.teacher_length <= self.data.maxlen:
+            raise ValueError(f"distill.augment_window needs data.teacher_maxlen above data.maxlen "
+                             f"({self.data.maxlen}): the windows are cut from the teacher's longer view of each review")
+        return self
+
     # -- derived -----------------------------------------------------------------
     def teacher_params(self) -> int:
         return param_count(self.teacher, self.data.vocab_size)
@@ -414,6 +440,9 @@ class RunConfig(_Strict):
                                                   "eval_batch_size")},
             "seed_index": seed_index,
         }
+        if self.distill.augmented:  # the scratch twin sees the same altered reviews (only then: older keys hold)
+            material["augment"] = {"window": self.distill.augment_window, "mask": self.distill.augment_mask,
+                                   "from_length": d.teacher_length}
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- I/O ---------------------------------------------------------------------
@@ -492,7 +521,8 @@ def config_from_dict(raw: dict[str, Any]) -> RunConfig:
 #: A stored config (the database, a run's config.json) was complete when written, so a field it
 #: lacks means "before the field existed", not "unset, let the family's recipe fill it in".
 LATER_FIELDS: dict[str, Any] = {"distill.teacher_view": "own", "train.teacher_optimizer": "adam",
-                                "train.teacher_batch_size": None, "train.teacher_learning_rate": None}
+                                "train.teacher_batch_size": None, "train.teacher_learning_rate": None,
+                                "distill.augment_window": 0.0, "distill.augment_mask": 0.0}
 
 
 def stored_config(raw: dict[str, Any]) -> RunConfig:

@@ -1,10 +1,11 @@
 """The distillation loss and the Keras 3 Distiller that trains a student against a frozen teacher.
 
 Why not ``keras.distillation.Distiller`` (Keras 3.15)? It always runs the teacher on every
-step and always applies T^2 to its KL term. Our teacher's logits are fixed (no input
-augmentation), so they are computed once and fed with the batches, which removes the
-teacher's forward pass from every step; and the T^2 factor must be switchable for parity
-with the notebook. The shape follows Keras' own class: settings validated and the teacher
+step and always applies T^2 to its KL term. Without input augmentation our teacher's logits
+are fixed, so they are computed once and fed with the batches, which removes the teacher's
+forward pass from every step (with an augmented transfer set, ``kdcore.augment``, the teacher
+does run on every step, on the altered tokens); and the T^2 factor must be switchable for
+parity with the notebook. The shape follows Keras' own class: settings validated and the teacher
 frozen in ``__init__``, ``call`` runs the student, ``compute_loss`` holds the formula, each
 loss term tracked with ``keras.metrics.Mean``.
 

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import keras
 import numpy as np
 
 from kdcore import summary as summarise
+from kdcore.augment import AugmentedBatches
 from kdcore.config import ConfigError, RunConfig, param_count, stored_config
 from kdcore.data import Splits, load_split_views, repad
 from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller, teacher_logits
@@ -92,19 +94,20 @@ class _Experiment:
         self.histories: dict[str, list[dict[str, float]]] = {}
         self.reused_scratch: list[str] = []
         self.trained_arms = 0
+        self.teacher: keras.Model | None = None
 
     def log(self, message: str) -> None:
         self.reporter.report(ProgressEvent("log", message=message))
 
     # -- the arms ------------------------------------------------------------------------
     def spec(self, arm: str, model: keras.Model, fit_model: keras.Model, x: Any, splits: Splits,
-             epochs: int, seed: int) -> ArmSpec:
+             epochs: int, seed: int, batches: Callable[[int], AugmentedBatches] | None = None) -> ArmSpec:
         t = self.config.train
         self.trained_arms += 1  # a spec is made only to train an arm
         batch_size = t.teacher_batch if arm == "teacher" else t.batch_size
         return ArmSpec(arm=arm, model=model, fit_model=fit_model, x=x, y=splits.y_train, x_val=splits.x_val,
                        y_val=splits.y_val, epochs=epochs, batch_size=batch_size, eval_batch_size=t.eval_batch_size,
-                       keep_best=t.keep_best, monitor=t.monitor, patience=t.patience, seed=seed)
+                       keep_best=t.keep_best, monitor=t.monitor, patience=t.patience, seed=seed, batches=batches)
 
     def finish_arm(self, arm: str, model: keras.Model, state: ArmState, checkpoint: ArmCheckpoint,
                    splits: Splits, size_params: int, train_samples: int) -> None:
@@ -157,6 +160,7 @@ class _Experiment:
         if state.finished and logits_path.exists():
             self.record("teacher", state)
             self.teacher_source = "resumed"
+            self.teacher = None  # read back from teacher.keras if an augmented student needs it
             return np.load(logits_path)
         teacher, source = self._reused_teacher()
         params = param_count(c.teacher, c.data.vocab_size)
@@ -180,6 +184,7 @@ class _Experiment:
                         else repad(student_view.x_train, c.data.teacher_length))
         logits = teacher_logits(teacher, targets_from, c.train.eval_batch_size)
         self.finish_arm("teacher", teacher, state, checkpoint, splits, params, len(splits.y_train))
+        self.teacher = teacher
         _atomic_save_npy(logits_path, logits)
         if self.teacher_source == "trained":
             self._publish_teacher(state)
@@ -220,7 +225,43 @@ class _Experiment:
             shutil.rmtree(tmp, ignore_errors=True)
 
     # -- students --------------------------------------------------------------------------
-    def student_pair(self, seed_index: int, splits: Splits, logits: np.ndarray) -> None:
+    def teacher_model(self) -> keras.Model:
+        """The trained teacher, for students whose targets it makes on every step."""
+        if self.teacher is None:
+            self.teacher = keras.models.load_model(self.folder / "teacher.keras", compile=False)
+        return self.teacher
+
+    def augmented_batches(self, splits: Splits, teacher_splits: Splits, seed: int,
+                          teacher_length: int | None) -> Callable[[int], AugmentedBatches] | None:
+        """Per-epoch altered batches of one seed, or None without augmentation.
+
+        The distilled student and its scratch twin get the same seed, hence the same altered
+        reviews in the same order: with alpha 1 they would train identically.
+        """
+        c = self.config
+        if not c.distill.augmented:
+            return None
+
+        def batches(first_epoch: int) -> AugmentedBatches:
+            return AugmentedBatches(splits.x_train, teacher_splits.x_train, splits.y_train, c.train.batch_size, seed,
+                                    first_epoch, c.distill.augment_window, c.distill.augment_mask, teacher_length)
+
+        return batches
+
+    def distilled_inputs(self, splits: Splits, teacher_splits: Splits, logits: np.ndarray,
+                         seed: int) -> tuple[keras.Model | None, Any, Callable[[int], AugmentedBatches] | None]:
+        """(teacher to run on every step, fixed inputs, batches made per epoch) of a distilled student.
+
+        With fixed targets, the teacher's cached logits ride along with the tokens; with an
+        augmented transfer set, the teacher labels each altered batch as it trains.
+        """
+        c = self.config
+        if not c.distill.augmented:
+            return None, {TOKENS: splits.x_train, TEACHER_LOGITS: logits}, None
+        return (self.teacher_model(), splits.x_train,
+                self.augmented_batches(splits, teacher_splits, seed, c.data.teacher_length))
+
+    def student_pair(self, seed_index: int, splits: Splits, logits: np.ndarray, teacher_splits: Splits) -> None:
         """The distilled student and its scratch twin, from the same initial weights."""
         c = self.config
         seed = c.train.seed + seed_index
@@ -233,12 +274,12 @@ class _Experiment:
         state = checkpoint.load()
         if not state.finished:
             student = self._fresh_student("student", initial)
-            distiller = Distiller(student, None, loss)
+            teacher, x, batches = self.distilled_inputs(splits, teacher_splits, logits, seed)
+            distiller = Distiller(student, teacher, loss)
             # the student's own optimizer does the training, so student.keras carries its real state
             distiller.compile(optimizer=student.optimizer,
                               metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")], jit_compile=self.jit)
-            x = {TOKENS: splits.x_train, TEACHER_LOGITS: logits}
-            state = train_arm(self.spec(arm, student, distiller, x, splits, c.train.epochs, seed), checkpoint,
+            state = train_arm(self.spec(arm, student, distiller, x, splits, c.train.epochs, seed, batches), checkpoint,
                               self.reporter, self.tick_interval)
             self.finish_arm(arm, student, state, checkpoint, splits, params, len(splits.y_train))
         self.record(arm, state)
@@ -250,7 +291,8 @@ class _Experiment:
         state = checkpoint.load()
         if not state.finished and not self._reuse_scratch(seed_index, arm, checkpoint):
             scratch = self._fresh_student("scratch", initial)
-            state = train_arm(self.spec(arm, scratch, scratch, splits.x_train, splits, c.train.epochs, seed),
+            batches = self.augmented_batches(splits, teacher_splits, seed, None)
+            state = train_arm(self.spec(arm, scratch, scratch, splits.x_train, splits, c.train.epochs, seed, batches),
                               checkpoint, self.reporter, self.tick_interval)
             self.finish_arm(arm, scratch, state, checkpoint, splits, params, len(splits.y_train))
         if arm not in self.reused_scratch:
@@ -434,7 +476,7 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
                 f"({d.validate_on}), {len(splits.y_test):,} test reviews from {splits.source}; {lengths}.")
         logits = exp.teacher_logits(views[d.teacher_length], splits)
         for seed_index in range(config.train.seeds if students else 0):
-            exp.student_pair(seed_index, splits, logits)
+            exp.student_pair(seed_index, splits, logits, views[d.teacher_length])
     finally:
         keras.config.set_dtype_policy(previous_policy)
     summarise.add_comparisons(exp.arms)

@@ -13,14 +13,18 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
 from kdcore.progress import ProgressEvent, Reporter, RunCancelled
+
+if TYPE_CHECKING:
+    from kdcore.augment import AugmentedBatches
 
 TRAIN_KEYS = ("loss", "accuracy", "hard_loss", "distill_loss")
 
@@ -124,6 +128,9 @@ class ArmSpec:
     monitor: str
     patience: int | None
     seed: int
+    # Batches made anew each epoch (an augmented transfer set), from the first epoch to run;
+    # then ``x`` and ``y`` only say how many rows an epoch has.
+    batches: Callable[[int], AugmentedBatches] | None = None
 
 
 class ArmCallback(keras.callbacks.Callback):
@@ -203,9 +210,13 @@ def train_arm(spec: ArmSpec, checkpoint: ArmCheckpoint, reporter: Reporter, tick
                                   message=f"{resuming}, {spec.epochs} epochs of {len(spec.y):,} samples"))
     if state.epochs_done < spec.epochs and not state.stopped_early:
         keras.utils.set_random_seed(spec.seed + 7919 * state.epochs_done)
-        fit_model.fit(spec.x, spec.y, batch_size=spec.batch_size, epochs=spec.epochs,
-                      initial_epoch=state.epochs_done, shuffle=True, verbose=0,
-                      callbacks=[ArmCallback(spec, state, checkpoint, reporter, tick_interval)])
+        callbacks = [ArmCallback(spec, state, checkpoint, reporter, tick_interval)]
+        if spec.batches is not None:
+            batches = spec.batches(state.epochs_done)
+            fit_model.fit(batches, verbose=0, callbacks=callbacks, **batches.fit_arguments(spec.epochs))
+        else:
+            fit_model.fit(spec.x, spec.y, batch_size=spec.batch_size, epochs=spec.epochs,
+                          initial_epoch=state.epochs_done, shuffle=True, verbose=0, callbacks=callbacks)
     if spec.keep_best and state.best_epoch is not None and state.best_epoch + 1 != state.epochs_done:
         spec.model.load_weights(checkpoint.weights_path("best"))
     return state

@@ -60,6 +60,8 @@ FIELD_LABELS: dict[str, str] = {
     "distill.temperature": "Temperature",
     "distill.scale_t2": "T² scaling",
     "distill.teacher_view": "Teacher's targets from",
+    "distill.augment_window": "Augment · window chance",
+    "distill.augment_mask": "Augment · mask chance",
     "train.epochs": "Epochs",
     "train.teacher_epochs": "Teacher epochs",
     "train.batch_size": "Batch size",

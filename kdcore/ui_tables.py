@@ -43,6 +43,13 @@ def _percent(x: float | None) -> float | None:
 TARGETS_SHORT = {"own": "own view", "student": "student's"}
 
 
+def targets_text(distill: dict[str, Any]) -> str:
+    """What the teacher's targets were made from, for a run stored with or before the later fields."""
+    view = TARGETS_SHORT.get(distill.get("teacher_view", LATER_FIELDS["distill.teacher_view"]), "")
+    augmented = any((distill.get(name) or 0.0) > 0.0 for name in ("augment_window", "augment_mask"))
+    return f"{view}, augmented" if augmented else view
+
+
 def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.DataFrame:
     """One row per run: what it was, how it went. Accuracies in percent (numbers, so they sort)."""
     rows = []
@@ -62,7 +69,7 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
             "Alpha": distill.get("alpha"),
             "T": distill.get("temperature"),
             # a run stored before the field: what it meant then
-            "Targets": TARGETS_SHORT.get(distill.get("teacher_view", LATER_FIELDS["distill.teacher_view"]), ""),
+            "Targets": targets_text(distill),
             "Epochs": train.get("epochs"),
             "Teacher acc": _percent(arms.get("teacher", {}).get("test_accuracy")),
             "Student acc": _percent(student.get("test_accuracy")),

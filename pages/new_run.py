@@ -142,6 +142,12 @@ with form:
         c[2].caption("Keeps the soft loss at the hard loss's scale (Hinton et al. 2015). Off: as in the notebook.")
         c[2].radio(FIELD_LABELS["distill.teacher_view"], list(TEACHER_VIEW_LABELS), key=K("distill.teacher_view"),
                    format_func=TEACHER_VIEW_LABELS.get, horizontal=True, help=field_help("distill.teacher_view"))
+        c = st.columns([1, 1, 1])
+        number("distill.augment_window", c[0], step=0.05, format="%.2f")
+        number("distill.augment_mask", c[1], step=0.05, format="%.2f")
+        c[2].caption("Augmented transfer set: each epoch the distilled student reads altered reviews (a random "
+                     "stretch of the teacher's longer view, words masked) and the teacher labels exactly those. "
+                     "0 and 0: off.")
 
     with st.container(border=True):
         st.subheader("Training", divider="gray")

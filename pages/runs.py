@@ -40,7 +40,9 @@ st.dataframe(
         "Alpha": st.column_config.NumberColumn(format="%.2f"),
         "T": st.column_config.NumberColumn(format="%g"),
         "Targets": st.column_config.TextColumn(help="what the teacher read to make the soft targets: its own view "
-                                                    "or the student's words (distill.teacher_view)"),
+                                                    "or the student's words (distill.teacher_view); augmented: "
+                                                    "altered reviews labelled as the student trains "
+                                                    "(distill.augment_*)"),
         "Teacher acc": percent, "Student acc": percent, "Scratch acc": percent,
         "Created": st.column_config.TextColumn(width="small"),
         "Gain (pts)": st.column_config.NumberColumn(format="%+.2f", help="student minus scratch, test accuracy"),

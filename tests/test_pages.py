@@ -278,6 +278,7 @@ def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, st
     ("form.student.lstm_units", 0, "Student · LSTM units"),
     ("form.distill.temperature", 0.0, "Temperature"),
     ("form.data.val_fraction", 0.6, "Validation fraction"),
+    ("form.distill.augment_mask", 0.6, "Augment · mask chance"),
 ])
 def test_new_run__invalid_value_names_the_field_and_queues_nothing(kd_home: Path, store: RunStore, key: str,
                                                                    value: float, named: str) -> None:

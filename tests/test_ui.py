@@ -245,7 +245,10 @@ def test_runs_frame_and_filter(tmp_path: Path) -> None:
     assert (row["Student acc"], row["Gain (pts)"], row["Duration"]) == (80.0, 1.0, "1 min 00 s")
     older = record(id="o", config={"distill": {}})
     consistent = record(id="c", config={"distill": {"teacher_view": "student"}})
-    assert ui_tables.runs_frame([older, consistent])["Targets"].tolist() == ["own view", "student's"], \
+    augmented = record(id="g", config={"distill": {"teacher_view": "student", "augment_window": 0.0,
+                                                   "augment_mask": 0.1}})
+    assert ui_tables.runs_frame([older, consistent, augmented])["Targets"].tolist() == \
+        ["own view", "student's", "student's, augmented"], \
         "a config from before distill.teacher_view meant the teacher's own view; two runs that differ there differ"
 
 
