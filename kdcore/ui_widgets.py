@@ -7,12 +7,29 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from kdcore.paths import InvalidRunId
+from kdcore.paths import HOME_ENV, InvalidRunId, home_dir
 from kdcore.ui_files import run_id_from_query
 from kdcore.ui_format import run_label
 
 if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
-    from kdcore.store import RunRecord
+    from kdcore.store import RunRecord, RunStore
+
+
+def open_store() -> RunStore:
+    """The run store; if it cannot be opened, a message that names its folder, and the page stops.
+
+    Why here and not in each page: a home that is a file, a folder without write access or a
+    damaged database would otherwise end every page in a traceback.
+    """
+    from kdcore.store import RunStore
+
+    try:
+        return RunStore()
+    except Exception as e:  # noqa: BLE001 - whatever it is, the user's fix is the same
+        st.error(f"KD Studio cannot open its run store under `{home_dir()}` ({type(e).__name__}: {e}). "
+                 f"Point `{HOME_ENV}` at a folder this user can write (or free that path), then restart the app.",
+                 icon=":material/database_off:")
+        st.stop()
 
 
 def asked_run_id() -> str | None:

@@ -5,16 +5,15 @@ import time
 import streamlit as st
 
 from kdcore import charts, ui_entry, ui_progress, ui_tables
-from kdcore.store import RunStore
 from kdcore.ui_format import fmt_duration, run_duration, status_badge
-from kdcore.ui_widgets import asked_run_id, pick_run
+from kdcore.ui_widgets import asked_run_id, open_store, pick_run
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("live", st.query_params.to_dict()))
 
 POLL_SECONDS = 2.0
 
-store = RunStore()
+store = open_store()
 st.title("Live run")
 
 asked = asked_run_id()

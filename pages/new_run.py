@@ -4,7 +4,6 @@ import streamlit as st
 
 from kdcore import ui_entry
 from kdcore.charts import arm_label
-from kdcore.store import RunStore
 from kdcore.ui_form import (
     CUSTOM_PRESET,
     FAMILY_CAPTIONS,
@@ -31,12 +30,13 @@ from kdcore.ui_form import (
 )
 from kdcore.ui_format import fmt_params, run_label
 from kdcore.ui_progress import planned_arms
+from kdcore.ui_widgets import open_store
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("new_run", st.query_params.to_dict()))
 
 state = st.session_state
-store = RunStore()
+store = open_store()
 prefilled_from = prepare_form_state(state)
 K = form_key
 

@@ -3,14 +3,15 @@
 import streamlit as st
 
 from kdcore import charts, ui_entry, ui_tables
-from kdcore.store import RUN_STATUSES, RunStore
+from kdcore.store import RUN_STATUSES
 from kdcore.ui_form import PREFILL_KEY
 from kdcore.ui_format import run_label, status_badge
+from kdcore.ui_widgets import open_store
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("runs", st.query_params.to_dict()))
 
-store = RunStore()
+store = open_store()
 state = st.session_state
 st.title("Runs")
 

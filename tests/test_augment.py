@@ -114,7 +114,6 @@ def test_augmented_batches__fit_runs_the_remaining_epochs():
 
 @pytest.mark.parametrize(("overrides", "field"), [
     (["distill.augment_mask=0.1"], "distill.teacher_view"),  # the recurrent recipe's teacher reads its own view
-    (["teacher=ngram", "data.teacher_maxlen=200", "distill.augment_window=0.5"], "distill.augment_window"),
     (["teacher=ngram", "distill.augment_mask=0.6"], "distill.augment_mask"),
     (["teacher=ngram", "distill.augment_window=-0.1"], "distill.augment_window"),
 ])

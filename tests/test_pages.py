@@ -219,6 +219,21 @@ def test_app__never_imports_tensorflow(kd_home: Path) -> None:
 # -- new run --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("page", [None, "pages/live.py", "pages/runs.py", "pages/download.py"])
+def test_pages__a_store_that_cannot_be_opened_is_named_not_a_traceback(kd_home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       page: str | None) -> None:
+    # given a kdcore home that is a file, not a folder
+    blocked = kd_home / "not-a-folder"
+    blocked.write_text("x")
+    monkeypatch.setenv("KDCORE_HOME", str(blocked))
+    # when a page opens (the app's own first page: New run)
+    at = open_page(page)
+    # then it says which folder and what to do, instead of raising
+    assert not at.exception, f"page raised: {at.exception}"
+    errors = " ".join(e.value for e in at.error)
+    assert str(blocked) in errors and "KDCORE_HOME" in errors, errors
+
+
 def test_new_run__shows_every_setting_and_live_parameter_counts(kd_home: Path) -> None:
     at = open_page()
     assert not at.exception, f"page raised: {at.exception}"
