@@ -333,6 +333,9 @@ def _recipe_value(path: str, value: Any, maxlen: Any) -> Any:
 _UNSET = object()
 
 
+AUGMENT_FIELDS = ("distill.augment_window", "distill.augment_mask")
+
+
 def switched_recipe(previous: str, family: str, current: dict[str, Any], maxlen_before: Any, maxlen_now: Any,
                     given: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     """Recipe fields (path -> value) that a switch of the teacher from ``previous`` to ``family`` sets.
@@ -349,6 +352,10 @@ def switched_recipe(previous: str, family: str, current: dict[str, Any], maxlen_
                              and now != _recipe_value(path, before[path], maxlen_before)):
             continue
         out[path] = _recipe_value(path, value, maxlen_now)
+    kept_augmentation = any((out[p] if p in out else current.get(p)) not in (None, _UNSET, 0, 0.0)
+                            for p in AUGMENT_FIELDS)
+    if kept_augmentation and out.get("distill.teacher_view") == "own":
+        del out["distill.teacher_view"]  # the user's augmentation needs the teacher to read what the student reads
     return out
 
 
@@ -381,10 +388,16 @@ class RunConfig(_Strict):
     @model_validator(mode="after")
     def _augmentation_fits(self) -> RunConfig:
         d = self.distill
-        if d.augmented and d.teacher_view != "student":
-            raise ValueError("distill.teacher_view must be 'student' when distill.augment_window or "
-                             "distill.augment_mask is above 0: the teacher labels the very tokens the student is shown")
+        if d.augmented and d.teacher_view != "student" and self.data.teacher_length != self.data.maxlen:
+            raise ValueError("distill.teacher_view must be 'student' (\"The student's words\") when "
+                             "distill.augment_window or distill.augment_mask is above 0 and the teacher reads longer "
+                             "reviews: the teacher labels the very tokens the student is shown")
         return self
+
+    def augmentation(self) -> tuple[float, float]:
+        """(window, mask) chances as they act: a window needs a teacher that reads more than the student."""
+        window = self.distill.augment_window if self.data.teacher_length > self.data.maxlen else 0.0
+        return window, self.distill.augment_mask
 
     # -- derived -----------------------------------------------------------------
     def teacher_params(self) -> int:
@@ -441,9 +454,10 @@ class RunConfig(_Strict):
                                                   "eval_batch_size")},
             "seed_index": seed_index,
         }
-        if self.distill.augmented:  # the scratch twin sees the same altered reviews (only then: older keys hold)
-            material["augment"] = {"window": self.distill.augment_window, "mask": self.distill.augment_mask,
-                                   "from_length": d.teacher_length}
+        window, mask = self.augmentation()
+        if window or mask:  # the scratch twin sees the same altered reviews (only then: older keys hold)
+            material["augment"] = {"window": window, "mask": mask,
+                                   **({"from_length": d.teacher_length} if window else {})}
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
     # -- I/O ---------------------------------------------------------------------

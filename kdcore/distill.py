@@ -23,7 +23,7 @@ from keras import ops
 
 TOKENS = "tokens"
 TEACHER_LOGITS = "teacher_logits"
-TEACHER_TOKENS = "teacher_tokens"  # the teacher's own view of the batch, when it reads longer reviews
+TEACHER_TOKENS = "teacher_tokens"  # what the teacher reads of the batch: its own view, or the altered tokens padded
 
 
 class DistillationLoss:
@@ -76,7 +76,8 @@ class Distiller(keras.Model):
 
     Two ways to get the teacher's logits, with the same loss: pass ``teacher`` and plain
     token batches (the teacher runs on every step; batches of ``{"tokens": x,
-    "teacher_tokens": xt}`` when it reads its own, longer view), or pass ``teacher=None`` and
+    "teacher_tokens": xt}`` when it reads something else: its own, longer view, or an
+    augmented batch padded to its length), or pass ``teacher=None`` and
     batches of ``{"tokens": x, "teacher_logits": logits}`` computed once by :func:`teacher_logits`.
     Only the student's weights are trainable; saving the student (not this model) gives a
     file without the teacher inside.

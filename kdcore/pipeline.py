@@ -2,7 +2,8 @@
 
 The order is what makes the comparison fair and cheap: the teacher is trained (or reused)
 once and keeps its best validation epoch; its logits on the training set are computed
-once in large batches; then for each seed the distilled student and the scratch student
+once in large batches (with an augmented transfer set it labels each altered batch as the
+student trains instead); then for each seed the distilled student and the scratch student
 start from identical initial weights (a paired comparison) and train for the same epochs;
 the test set is touched only at the end. Calling :func:`run_experiment` again on the same
 folder after a crash resumes: finished arms are read back, the interrupted arm restarts
@@ -184,7 +185,7 @@ class _Experiment:
                         else repad(student_view.x_train, c.data.teacher_length))
         logits = teacher_logits(teacher, targets_from, c.train.eval_batch_size)
         self.finish_arm("teacher", teacher, state, checkpoint, splits, params, len(splits.y_train))
-        self.teacher = teacher
+        self.teacher = teacher if any(c.augmentation()) else None  # else its memory goes
         _atomic_save_npy(logits_path, logits)
         if self.teacher_source == "trained":
             self._publish_teacher(state)
@@ -239,12 +240,13 @@ class _Experiment:
         reviews in the same order: with alpha 1 they would train identically.
         """
         c = self.config
-        if not c.distill.augmented:
+        window, mask = c.augmentation()
+        if not (window or mask):
             return None
 
         def batches(first_epoch: int) -> AugmentedBatches:
             return AugmentedBatches(splits.x_train, teacher_splits.x_train, splits.y_train, c.train.batch_size, seed,
-                                    first_epoch, c.distill.augment_window, c.distill.augment_mask, teacher_length)
+                                    first_epoch, window, mask, teacher_length)
 
         return batches
 
@@ -255,11 +257,10 @@ class _Experiment:
         With fixed targets, the teacher's cached logits ride along with the tokens; with an
         augmented transfer set, the teacher labels each altered batch as it trains.
         """
-        c = self.config
-        if not c.distill.augmented:
+        batches = self.augmented_batches(splits, teacher_splits, seed, self.config.data.teacher_length)
+        if batches is None:
             return None, {TOKENS: splits.x_train, TEACHER_LOGITS: logits}, None
-        return (self.teacher_model(), splits.x_train,
-                self.augmented_batches(splits, teacher_splits, seed, c.data.teacher_length))
+        return self.teacher_model(), splits.x_train, batches
 
     def student_pair(self, seed_index: int, splits: Splits, logits: np.ndarray, teacher_splits: Splits) -> None:
         """The distilled student and its scratch twin, from the same initial weights."""

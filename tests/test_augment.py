@@ -107,19 +107,64 @@ def test_augmented_batches__the_teacher_reads_the_students_tokens():
     np.testing.assert_array_equal(x[TEACHER_TOKENS], repad(x[TOKENS], WIDE))
 
 
+class Recorded(AugmentedBatches):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked: list[int] = []
+
+    def __getitem__(self, index: int):
+        self.asked.append(index)
+        return super().__getitem__(index)
+
+
+def test_augmented_batches__keras_fit_reads_every_step_in_order_across_epochs():
+    # given an endless dataset fitted for epochs 1 and 2 of 3 (a resumed arm)
+    student, teacher = views([LONG] * 40)
+    data = Recorded(student, teacher, np.zeros(40, dtype=np.int32), 16, seed=0, first_epoch=1, window=0.5, mask=0.1,
+                    teacher_length=None)
+    model = keras.Sequential([keras.Input((WIDTH,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(data, verbose=0, **data.fit_arguments(3))
+    # then after Keras' look ahead at the first batches, training asks for steps 0, 1, 2, ... in order
+    assert len(history.history["loss"]) == 2, "only the two remaining epochs"
+    start = len(data.asked) - data.asked[::-1].index(0) - 1
+    in_order = data.asked[start:]
+    assert in_order[:2 * data.steps] == list(range(2 * data.steps)), data.asked
+    assert in_order == list(range(len(in_order))), f"no step skipped or repeated: {data.asked}"
+
+
 def test_augmented_batches__fit_runs_the_remaining_epochs():
     assert batches(1).fit_arguments(3) == {"steps_per_epoch": 5, "epochs": 3, "initial_epoch": 1,
                                                "shuffle": False}
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
-    (["distill.augment_mask=0.1"], "distill.teacher_view"),  # the recurrent recipe's teacher reads its own view
+    (["teacher=conv", "distill.augment_mask=0.1"], "distill.teacher_view"),  # conv: its own, longer view
     (["teacher=ngram", "distill.augment_mask=0.6"], "distill.augment_mask"),
     (["teacher=ngram", "distill.augment_window=-0.1"], "distill.augment_window"),
 ])
 def test_config__bad_augmentation_is_refused_by_name(overrides, field):
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         apply_overrides(RunConfig(), overrides)
+
+
+def test_config__augmentation_with_a_teacher_that_reads_what_the_student_reads():
+    # the recurrent recipe's teacher reads the student's 200 tokens: its own view is the student's
+    config = apply_overrides(RunConfig(), ["distill.augment_mask=0.1", "distill.augment_window=0.5"])
+    assert config.distill.teacher_view == "own" and config.augmentation() == (0.0, 0.1), \
+        "no longer view to cut windows from: only the mask acts"
+
+
+def test_config__switching_family_keeps_the_users_augmentation_valid():
+    # given an n-gram teacher with the user's own augmentation
+    mine = apply_overrides(RunConfig(), ["teacher=ngram", "distill.augment_mask=0.2"])
+    # when the teacher becomes convolutional (whose recipe makes targets from its own view)
+    switched = apply_overrides(mine, ["teacher=conv"])
+    # then the augmentation stays, and so does the view it needs
+    assert (switched.distill.augment_mask, switched.distill.teacher_view) == (0.2, "student")
+    # and without augmentation of the user's, the view follows the new family's recipe
+    assert apply_overrides(apply_overrides(RunConfig(), ["teacher=ngram", "distill.augment_mask=0"]),
+                           ["teacher=conv"]).distill.teacher_view == "own"
 
 
 def test_config__augmentation_keys_the_scratch_student_not_the_teacher():

@@ -50,8 +50,12 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
-    """A tall viewport, so one screenshot shows a whole page; downloads allowed."""
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 2400}, "accept_downloads": True}
+    """A tall viewport, so one screenshot shows a whole page; downloads allowed.
+
+    Taller than the New run form: a select box at the very bottom of the viewport opens no
+    option list that Playwright can click.
+    """
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 3000}, "accept_downloads": True}
 
 
 def _free_port() -> int:
