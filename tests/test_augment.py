@@ -8,7 +8,7 @@ import pytest
 from kdtest import tiny_config
 
 from kdcore.augment import AugmentedBatches, augment_rows
-from kdcore.config import ConfigError, RunConfig, apply_overrides, stored_config
+from kdcore.config import ConfigError, RunConfig, apply_overrides, config_from_dict, stored_config
 from kdcore.data import OOV_CHAR, START_CHAR, pad, repad
 from kdcore.distill import TEACHER_TOKENS, TOKENS
 from kdcore.pipeline import run_experiment
@@ -139,7 +139,7 @@ def test_augmented_batches__fit_runs_the_remaining_epochs():
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
-    (["teacher=conv", "distill.augment_mask=0.1"], "distill.teacher_view"),  # conv: its own, longer view
+    (["teacher=conv", "distill.teacher_view=own", "distill.augment_mask=0.1"], "distill.teacher_view"),
     (["teacher=ngram", "distill.augment_mask=0.6"], "distill.augment_mask"),
     (["teacher=ngram", "distill.augment_window=-0.1"], "distill.augment_window"),
 ])
@@ -155,6 +155,18 @@ def test_config__augmentation_with_a_teacher_that_reads_what_the_student_reads()
         "no longer view to cut windows from: only the mask acts"
 
 
+def test_config__the_ngram_recipe_augments_unless_the_user_wants_the_teachers_own_view():
+    recipe = apply_overrides(RunConfig(), ["teacher=ngram"])
+    assert (recipe.distill.teacher_view, recipe.augmentation()) == ("student", (0.5, 0.1)), "the measured recipe"
+    for own in (apply_overrides(RunConfig(), ["teacher=ngram", "distill.teacher_view=own"]),
+                config_from_dict({"teacher": {"family": "ngram"}, "distill": {"teacher_view": "own"}})):
+        assert (own.distill.teacher_view, own.augmentation()) == ("own", (0.0, 0.0)), \
+            "the user's own view wins over the recipe's augmentation, which needs the student's"
+    mine = config_from_dict({"teacher": {"family": "conv"}, "distill": {"augment_mask": 0.2}})
+    assert (mine.distill.teacher_view, mine.augmentation()) == ("student", (0.0, 0.2)), \
+        "and the user's augmentation wins over the recipe's own view"
+
+
 def test_config__switching_family_keeps_the_users_augmentation_valid():
     # given an n-gram teacher with the user's own augmentation
     mine = apply_overrides(RunConfig(), ["teacher=ngram", "distill.augment_mask=0.2"])
@@ -168,7 +180,7 @@ def test_config__switching_family_keeps_the_users_augmentation_valid():
 
 
 def test_config__augmentation_keys_the_scratch_student_not_the_teacher():
-    plain = apply_overrides(RunConfig(), ["teacher=ngram"])
+    plain = apply_overrides(RunConfig(), ["teacher=ngram", "distill.augment_window=0", "distill.augment_mask=0"])
     augmented = apply_overrides(RunConfig(), ["teacher=ngram", "distill.augment_window=0.5",
                                               "distill.augment_mask=0.1"])
     other = apply_overrides(RunConfig(), ["teacher=ngram", "distill.augment_window=0.5", "distill.augment_mask=0.2"])
@@ -176,7 +188,7 @@ def test_config__augmentation_keys_the_scratch_student_not_the_teacher():
     assert augmented.teacher_key() == plain.teacher_key(), "the teacher trains on plain reviews either way"
     assert len({plain.scratch_key(0), augmented.scratch_key(0), other.scratch_key(0)}) == 3, \
         "the scratch twin sees the altered reviews: another baseline for each augmentation"
-    assert plain.scratch_key(0) == apply_overrides(RunConfig(), ["teacher=ngram", "distill.alpha=0.3"]).scratch_key(0)
+    assert augmented.scratch_key(0) == apply_overrides(augmented, ["distill.alpha=0.3"]).scratch_key(0)
 
 
 def test_stored_config__a_run_from_before_augmentation_reads_back_without_it():

@@ -144,7 +144,8 @@ def test_keys__teacher_optimizer_is_the_teachers_not_the_scratch_students():
 def test_stored_config__fields_it_predates_keep_their_old_meaning():
     # given an n-gram run stored before teacher_view and teacher_optimizer existed (complete otherwise)
     old = apply_overrides(RunConfig(), ["teacher=ngram"]).model_dump()
-    for section, name in (("distill", "teacher_view"), ("train", "teacher_optimizer"), ("train", "teacher_batch_size")):
+    for section, name in (("distill", "teacher_view"), ("train", "teacher_optimizer"), ("train", "teacher_batch_size"),
+                          ("distill", "augment_window"), ("distill", "augment_mask")):
         del old[section][name]
 
     # when it is read back as a stored run, and as a new config that leaves them unset

@@ -270,6 +270,8 @@ def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, st
     assert at.number_input(key="form.data.teacher_maxlen").value == 400, "the family's recipe: a longer view"
     assert at.radio(key="form.distill.teacher_view").value == "student", "and targets from the student's words"
     assert at.selectbox(key="form.train.teacher_optimizer").value == "lazy_adam", "and the faster teacher optimizer"
+    assert (at.number_input(key="form.distill.augment_window").value,
+            at.number_input(key="form.distill.augment_mask").value) == (0.5, 0.1), "and the augmented transfer set"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Teacher parameters"] == "18.06 M", f"18,057,346 parameters for the default n-gram teacher: {metrics}"
 
@@ -277,6 +279,7 @@ def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, st
     assert at.text_input(key="form.teacher.kernel_sizes").value == "3, 4, 5", "conv widths as editable text"
     assert at.radio(key="form.distill.teacher_view").value == "own", "the conv recipe (untuned) keeps its own view"
     assert at.selectbox(key="form.train.teacher_optimizer").value == "adam", "and Keras' Adam"
+    assert at.number_input(key="form.distill.augment_mask").value == 0.0, "and no augmentation"
     at.number_input(key="form.train.teacher_batch_size").set_value(64).run()
     at.text_input(key="form.teacher.kernel_sizes").set_value("2, 3").run()
     at.number_input(key="form.data.train_limit").set_value(300).run()
