@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from kdcore.config import RunConfig, apply_overrides
+from kdcore.progress import RecordingReporter
 
 
 def write_synthetic_imdb(path: Path, n_train: int = 400, n_test: int = 200, seed: int = 0) -> Path:
@@ -65,3 +66,14 @@ def tiny_config(data_path: Path, *extra: str) -> RunConfig:
             *extra,
         ],
     )
+
+
+class StopAt(RecordingReporter):
+    """Asks to stop at the first tick of ``arm`` in epoch ``epoch`` (a run cancelled mid-arm)."""
+
+    def __init__(self, arm: str, epoch: int):
+        super().__init__()
+        self.arm, self.epoch = arm, epoch
+
+    def should_stop(self) -> bool:
+        return any(e.kind == "tick" and e.arm == self.arm and e.epoch == self.epoch for e in self.events)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from kdtest import tiny_config
+from kdtest import StopAt, tiny_config
 
 from kdcore.augment import AugmentedBatches, augment_rows
 from kdcore.config import ConfigError, RunConfig, apply_overrides, config_from_dict, stored_config
 from kdcore.data import OOV_CHAR, START_CHAR, pad, repad
 from kdcore.distill import TEACHER_TOKENS, TOKENS
 from kdcore.pipeline import run_experiment
-from kdcore.progress import RecordingReporter, RunCancelled
+from kdcore.progress import RunCancelled
 
 WIDTH, WIDE = 5, 12
 
@@ -200,15 +200,6 @@ def test_stored_config__a_run_from_before_augmentation_reads_back_without_it():
 
 AUGMENTED = ("teacher=tiny-ngram", "data.maxlen=20", "data.teacher_maxlen=40", "distill.teacher_view=student",
              "distill.augment_window=0.5", "distill.augment_mask=0.1", "train.teacher_epochs=2", "train.seed=11")
-
-
-class StopAt(RecordingReporter):
-    def __init__(self, arm: str, epoch: int):
-        super().__init__()
-        self.arm, self.epoch = arm, epoch
-
-    def should_stop(self) -> bool:
-        return any(e.kind == "tick" and e.arm == self.arm and e.epoch == self.epoch for e in self.events)
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from kdtest import tiny_config
+from kdtest import StopAt, tiny_config
 
 from kdcore import models
 from kdcore.config import RecurrentSize
@@ -121,17 +121,6 @@ def test_run_experiment__alpha_one_student_equals_scratch(finished_run):
     for s, r in zip(student, scratch):
         np.testing.assert_allclose(s, r, atol=1e-5, err_msg="student and scratch must start and train alike")
     assert summary["arms"]["student"]["test_accuracy"] == pytest.approx(summary["arms"]["scratch"]["test_accuracy"])
-
-
-class StopAt(RecordingReporter):
-    """Asks to stop at the first tick of ``arm`` in epoch ``epoch``."""
-
-    def __init__(self, arm: str, epoch: int):
-        super().__init__()
-        self.arm, self.epoch = arm, epoch
-
-    def should_stop(self) -> bool:
-        return any(e.kind == "tick" and e.arm == self.arm and e.epoch == self.epoch for e in self.events)
 
 
 def test_run_experiment__cancel_keeps_finished_arms_and_resume_skips_them(finished_run):
