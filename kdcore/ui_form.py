@@ -269,6 +269,9 @@ def label_problem(problem: str) -> str:
     The dotted path stays in the message (in backticks) so it can be matched to a config file.
     """
     path, sep, rest = problem.partition(": ")
+    named, _, said = rest.partition(" ")
+    if path == "config" and named in FIELD_LABELS:  # a rule across fields that starts with the one to change
+        path, rest = named, said
     if sep and path in FIELD_LABELS:
         return f"**{FIELD_LABELS[path]}** (`{path}`): {rest}"
     if sep:

@@ -310,6 +310,19 @@ def test_new_run__invalid_value_names_the_field_and_queues_nothing(kd_home: Path
     assert store.list_runs() == [], "nothing may be queued from an invalid form"
 
 
+def test_new_run__own_view_with_augmentation_is_refused_with_the_fix(kd_home: Path, store: RunStore) -> None:
+    # given the n-gram recipe (augmented transfer set), then the teacher's own view chosen by hand
+    at = open_page()
+    at.selectbox(key="form.teacher.family").set_value("ngram").run()
+    at.radio(key="form.distill.teacher_view").set_value("own").run()
+    at.button(key="launch").click().run()
+    # then the message names the field in the form's words and says how to keep the own view
+    errors = " ".join(e.value for e in at.error)
+    assert "**Teacher's targets from** (`distill.teacher_view`)" in errors, errors
+    assert "set both augmentation chances to 0" in errors
+    assert store.list_runs() == []
+
+
 def test_new_run__launch_queues_the_run_and_opens_its_live_page(kd_home: Path, store: RunStore) -> None:
     at = open_page()
     at.text_input(key="form.name").set_value("tiny from the form")
