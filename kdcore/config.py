@@ -368,7 +368,7 @@ def _views_agree(out: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
     def now(path: str) -> Any:
         return out[path] if path in out else current.get(path, _UNSET)
 
-    if now("distill.teacher_view") != "own" or not any(now(p) not in (None, _UNSET, 0, 0.0) for p in AUGMENT_FIELDS):
+    if now("distill.teacher_view") != "own" or not any(now(p) not in (None, _UNSET, 0) for p in AUGMENT_FIELDS):
         return out
     if "distill.teacher_view" in out:
         out["distill.teacher_view"] = "student"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kdcore.charts import arm_label, sorted_arms
-from kdcore.config import LATER_FIELDS
+from kdcore.config import AUGMENT_FIELDS, LATER_FIELDS
 from kdcore.ui_format import (fmt_bytes, fmt_duration, fmt_params, fmt_pct, fmt_points, fmt_time,
                               run_duration, size_text, status_text)
 
@@ -46,7 +46,7 @@ TARGETS_SHORT = {"own": "own view", "student": "student's"}
 def targets_text(distill: dict[str, Any]) -> str:
     """What the teacher's targets were made from, for a run stored with or before the later fields."""
     view = TARGETS_SHORT.get(distill.get("teacher_view", LATER_FIELDS["distill.teacher_view"]), "")
-    augmented = any((distill.get(name) or 0.0) > 0.0 for name in ("augment_window", "augment_mask"))
+    augmented = any((distill.get(path.partition(".")[2]) or 0.0) > 0.0 for path in AUGMENT_FIELDS)
     return f"{view}, augmented" if augmented else view
 
 
