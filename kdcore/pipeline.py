@@ -146,22 +146,30 @@ class _Experiment:
         self.histories[arm] = state.history
 
     # -- teacher -------------------------------------------------------------------------
-    def teacher_logits(self, splits: Splits, student_view: Splits) -> np.ndarray:
+    def teacher_logits(self, splits: Splits, student_view: Splits) -> np.ndarray | None:
         """Train, resume or reuse the teacher; return its soft targets on the training rows.
 
         ``splits`` is the teacher's view of the data (padded to its own length), on which it
         trains; ``student_view`` the students'. Both hold the same rows, so the logits line up
         with the student's batches. With ``distill.teacher_view=student`` the teacher makes its
         targets from the student's words only (its view, padded to the teacher's length).
+        Augmented students get None: the teacher labels each altered batch as they train, so a
+        pass over the unaltered rows would be wasted.
         """
         c = self.config
         checkpoint = ArmCheckpoint(self.checkpoints, "teacher")
         logits_path = self.checkpoints / logits_file(c)
+        fixed_targets = not any(c.augmentation())
         state = checkpoint.load()
-        if state.finished and logits_path.exists():
+        if state.finished and (self.folder / "teacher.keras").exists():
             self.record("teacher", state)
             self.teacher_source = "resumed"
             self.teacher = None  # read back from teacher.keras if an augmented student needs it
+            if not fixed_targets:
+                return None
+            if not logits_path.exists():  # stopped before they were saved, or resumed with another view
+                _atomic_save_npy(logits_path, self._targets(self.teacher_model(), splits, student_view))
+                self.teacher = None
             return np.load(logits_path)
         teacher, source = self._reused_teacher()
         params = param_count(c.teacher, c.data.vocab_size)
@@ -181,16 +189,22 @@ class _Experiment:
             spec = self.spec("teacher", teacher, teacher, splits.x_train, splits, c.train.teacher_epoch_count,
                              c.train.seed)
             state = train_arm(spec, checkpoint, self.reporter, self.tick_interval)
-        targets_from = (splits.x_train if c.distill.teacher_view == "own"
-                        else repad(student_view.x_train, c.data.teacher_length))
-        logits = teacher_logits(teacher, targets_from, c.train.eval_batch_size)
         self.finish_arm("teacher", teacher, state, checkpoint, splits, params, len(splits.y_train))
-        self.teacher = teacher if any(c.augmentation()) else None  # else its memory goes
-        _atomic_save_npy(logits_path, logits)
+        logits = self._targets(teacher, splits, student_view) if fixed_targets else None
+        if logits is not None:
+            _atomic_save_npy(logits_path, logits)
+        self.teacher = None if fixed_targets else teacher  # else its memory goes
         if self.teacher_source == "trained":
             self._publish_teacher(state)
         self.record("teacher", state)
         return logits
+
+    def _targets(self, teacher: keras.Model, splits: Splits, student_view: Splits) -> np.ndarray:
+        """The teacher's logits on the training rows, read from the view ``distill.teacher_view`` names."""
+        c = self.config
+        targets_from = (splits.x_train if c.distill.teacher_view == "own"
+                        else repad(student_view.x_train, c.data.teacher_length))
+        return teacher_logits(teacher, targets_from, c.train.eval_batch_size)
 
     def _cache_dir(self) -> Path:
         return teachers_dir(self.home) / self.config.teacher_key()
@@ -250,7 +264,7 @@ class _Experiment:
 
         return batches
 
-    def distilled_inputs(self, splits: Splits, teacher_splits: Splits, logits: np.ndarray,
+    def distilled_inputs(self, splits: Splits, teacher_splits: Splits, logits: np.ndarray | None,
                          seed: int) -> tuple[keras.Model | None, Any, Callable[[int], AugmentedBatches] | None]:
         """(teacher to run on every step, fixed inputs, batches made per epoch) of a distilled student.
 
@@ -259,10 +273,11 @@ class _Experiment:
         """
         batches = self.augmented_batches(splits, teacher_splits, seed, self.config.data.teacher_length)
         if batches is None:
+            assert logits is not None, "fixed targets are made whenever the students are not augmented"
             return None, {TOKENS: splits.x_train, TEACHER_LOGITS: logits}, None
         return self.teacher_model(), splits.x_train, batches
 
-    def student_pair(self, seed_index: int, splits: Splits, logits: np.ndarray, teacher_splits: Splits) -> None:
+    def student_pair(self, seed_index: int, splits: Splits, logits: np.ndarray | None, teacher_splits: Splits) -> None:
         """The distilled student and its scratch twin, from the same initial weights."""
         c = self.config
         seed = c.train.seed + seed_index

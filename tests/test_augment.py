@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from kdcore.augment import AugmentedBatches, augment_rows
 from kdcore.config import ConfigError, RunConfig, apply_overrides, config_from_dict, stored_config
 from kdcore.data import OOV_CHAR, START_CHAR, pad, repad
 from kdcore.distill import TEACHER_TOKENS, TOKENS
+from kdcore.paths import teachers_dir
 from kdcore.pipeline import run_experiment
 from kdcore.progress import RunCancelled
 
@@ -217,6 +220,7 @@ def test_run_experiment__augmented_student_trains_and_resumes_as_if_never_stoppe
     assert straight["arms"]["student"]["test_accuracy"] > 0.7, straight["arms"]
     # and the resumed student (its teacher read back from teacher.keras) saw the very same batches
     assert resumed["teacher_source"] == "resumed"
+    assert not list(folder.glob("checkpoints/teacher_logits*")), "fixed targets no augmented student reads"
     a = keras.models.load_model(tmp_path / "runs" / "straight" / "student.keras").get_weights()
     b = keras.models.load_model(folder / "student.keras").get_weights()
     for x, y in zip(a, b):
@@ -242,3 +246,24 @@ def test_run_experiment__augmented_alpha_one_student_equals_its_scratch_twin(syn
     run_experiment(plain, tmp_path / "runs" / "plain", home=tmp_path, tick_interval=0.0)
     unaltered = keras.models.load_model(tmp_path / "runs" / "plain" / "scratch.keras").get_weights()
     assert not all(np.allclose(s, u) for s, u in zip(scratch, unaltered)), "and not as a scratch on plain reviews"
+
+
+@pytest.mark.slow
+def test_run_experiment__targets_lost_before_saving_are_made_again_by_the_runs_own_teacher(synthetic_imdb, tmp_path):
+    # given a run stopped in its student's first epoch, that then lost its soft targets and the
+    # teacher cache: as if it died between saving its teacher and saving the targets
+    config = tiny_config(synthetic_imdb, "train.epochs=1", "train.train_scratch=false")
+    straight = run_experiment(config, tmp_path / "straight" / "run", home=tmp_path / "straight", tick_interval=0.0)
+    home = tmp_path / "stopped"
+    with pytest.raises(RunCancelled):
+        run_experiment(config, home / "run", StopAt("student", 0), home=home, tick_interval=0.0)
+    for lost in [*(home / "run" / "checkpoints").glob("teacher_logits*"), *teachers_dir(home).iterdir()]:
+        shutil.rmtree(lost) if lost.is_dir() else lost.unlink()
+    resumed = run_experiment(config, home / "run", home=home, tick_interval=0.0)
+    # then the targets come from the teacher the run trained, not from a new, untrained one
+    assert resumed["teacher_source"] == "resumed"
+    assert resumed["arms"]["student"]["test_accuracy"] == straight["arms"]["student"]["test_accuracy"]
+    a = keras.models.load_model(tmp_path / "straight" / "run" / "student.keras").get_weights()
+    b = keras.models.load_model(home / "run" / "student.keras").get_weights()
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
