@@ -1,6 +1,6 @@
 """Accuracy of kdcore's three arms on IMDB, beside the notebook's reported figures.
 
-    .venv/bin/python bench/accuracy.py                      # full: 25k/25k, 3 epochs, 3 seeds (hours on a CPU)
+    .venv/bin/python bench/accuracy.py                      # full: 25k/25k, recipe's epochs, 3 seeds (hours)
     .venv/bin/python bench/accuracy.py --train-limit 5000 --test-limit 5000 --epochs 2   # reduced
     .venv/bin/python bench/accuracy.py --sweep              # also alpha x T, reusing the teacher
     .venv/bin/python bench/accuracy.py --teacher-seeds 3    # also two more teachers, other seeds (teacher only)
@@ -18,7 +18,7 @@ student/scratch seeds, and reports mean and standard deviation over the seeds.
 Runs live under ``--home`` (default ``~/.kdstudio-bench``) in a folder named after the
 config, so an interrupted run resumes and ``--sweep`` reuses the cached teacher. Writes
 ``bench/results/accuracy.json`` and ``.md`` and ``docs/accuracy.png`` (needs matplotlib);
-a run with limits or fewer epochs is labelled REDUCED in all three.
+a run with limits or fewer epochs than its recipe is labelled REDUCED in all three.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ SWEEP = [(alpha, t) for alpha in (0.1, 0.5) for t in (2.0, 5.0, 10.0)]
 def make_config(args: argparse.Namespace, overrides: list[str]) -> Any:
     from kdcore.config import RunConfig, apply_overrides
 
-    base = [f"train.epochs={args.epochs}", f"train.seeds={args.seeds}"]
+    base = [f"train.seeds={args.seeds}"] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
     if args.train_limit:
         base.append(f"data.train_limit={args.train_limit}")
     if args.test_limit:
@@ -221,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train-limit", type=int, help="first N training reviews (default: all 25,000)")
     parser.add_argument("--test-limit", type=int, help="first N test reviews (default: all 25,000)")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per arm (default 3, as the notebook)")
+    parser.add_argument("--epochs", type=int,
+                        help="epochs per student arm (default: the teacher family's recipe; 3, as the notebook, for "
+                             "the recurrent teacher)")
     parser.add_argument("--seeds", type=int, default=3, help="student/scratch seeds, one teacher (default 3)")
     parser.add_argument("--sweep", action="store_true", help="also alpha in {0.1, 0.5} x T in {2, 5, 10}")
     parser.add_argument("--sweep-seeds", type=int, help="student seeds per sweep point (default: --seeds)")
@@ -237,12 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    reduced = bool(args.train_limit or args.test_limit or args.epochs != 3)
     config = make_config(args, [])
+    recipe_epochs = make_config(argparse.Namespace(**{**vars(args), "epochs": None}), []).train.epochs
+    reduced = bool(args.train_limit or args.test_limit or config.train.epochs < recipe_epochs)
     t = config.teacher
     label = ("REDUCED run, not the full experiment" if reduced else "full experiment") + \
         f" ({t.family} teacher, {config.train.teacher_epoch_count} teacher epochs at {config.data.teacher_length} " \
-        f"tokens; {args.epochs} epochs per student at {config.data.maxlen}; {args.seeds} seeds)"
+        f"tokens; {config.train.epochs} epochs per student at {config.data.maxlen}; {args.seeds} seeds)"
     summary, folder = run(config, args.home)
     figure = ROOT / "docs" / f"{args.name}.png"
     arms = summary["arms"]

@@ -514,8 +514,9 @@ def test_teacher_key__differs(overrides: list[str]):
     pytest.param(["distill.alpha=0.9", "distill.temperature=2", "distill.teacher_view=student"], True, id="distill"),
     pytest.param(["teacher=ngram", "train.teacher_epochs=5", "train.teacher_batch_size=128",
                   "train.teacher_learning_rate=0.0003", "train.teacher_optimizer=adam",
-                  "distill.augment_window=0", "distill.augment_mask=0"], True, id="teacher"),
+                  "distill.augment_window=0", "distill.augment_mask=0", "train.epochs=3"], True, id="teacher"),
     # the n-gram recipe augments the transfer set, and the scratch twin reads the same altered reviews
+    # for as many epochs as the distilled student
     pytest.param(["teacher=ngram"], False, id="augmented"),
     pytest.param(["name=x", "train.seeds=5", "train.train_scratch=false"], True, id="not-this-seed"),
     pytest.param(["train.seed=1"], False, id="seed"),

@@ -271,7 +271,8 @@ def test_new_run__teacher_family_shows_its_fields_and_launches(kd_home: Path, st
     assert at.radio(key="form.distill.teacher_view").value == "student", "and targets from the student's words"
     assert at.selectbox(key="form.train.teacher_optimizer").value == "lazy_adam", "and the faster teacher optimizer"
     assert (at.number_input(key="form.distill.augment_window").value,
-            at.number_input(key="form.distill.augment_mask").value) == (0.5, 0.1), "and the augmented transfer set"
+            at.number_input(key="form.distill.augment_mask").value) == (1.0, 0.2), "and the augmented transfer set"
+    assert at.number_input(key="form.train.epochs").value == 5, "and the students' longer training on it"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Teacher parameters"] == "18.06 M", f"18,057,346 parameters for the default n-gram teacher: {metrics}"
 
