@@ -239,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+    from kdcore.config import FAMILY_RECIPES
+
     config = make_config(args, [])
-    recipe_epochs = make_config(argparse.Namespace(**{**vars(args), "epochs": None}), []).train.epochs
+    recipe_epochs = FAMILY_RECIPES[config.teacher.family]["train.epochs"]
     reduced = bool(args.train_limit or args.test_limit or config.train.epochs < recipe_epochs)
     t = config.teacher
     label = ("REDUCED run, not the full experiment" if reduced else "full experiment") + \

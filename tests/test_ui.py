@@ -291,7 +291,6 @@ def test_start_local_worker__turns_failures_into_a_sentence(monkeypatch: pytest.
     assert ui_entry.start_local_worker() is None, "False means one is alive already: no warning"
 
 
-
 def test_label_problem__a_rule_across_fields_is_labelled_by_the_field_it_names_first() -> None:
     text = ui_form.label_problem("config: distill.teacher_view must be 'student' when distill.augment_mask is above 0")
     assert text == "**Teacher's targets from** (`distill.teacher_view`): must be 'student' when distill.augment_mask " \
