@@ -7,7 +7,7 @@ This process must never import TensorFlow: see DESIGN.md.
 
 import streamlit as st
 
-from kdcore import ui_entry
+from kdcore.ui import entry as ui_entry
 
 st.set_page_config(page_title="KD Studio", page_icon="⚗️", layout="wide")
 

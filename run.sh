@@ -5,9 +5,10 @@
 #                              ~/.kdstudio; the app starts a local worker itself)
 #   bash run.sh test [ARGS]    the whole pytest suite, slow and e2e included
 #                              (ARGS go to pytest: bash run.sh test -k store)
+#   bash run.sh lint           ruff check and the import-layer contracts (lint-imports)
 #   bash run.sh worker [ARGS]  a worker process in the foreground (python -m kdcore worker)
-#   bash run.sh bench [ARGS]   benchmarks: bench/run.py ARGS (else python -m kdcore bench)
-#   bash run.sh cli [ARGS]     python -m kdcore ARGS (run, export, ...)
+#   bash run.sh bench [ARGS]   benchmarks: python -m bench.run ARGS (bench/README.md)
+#   bash run.sh cli [ARGS]     python -m kdcore ARGS (run, submit, status, schema, ...)
 #   bash run.sh setup          only create/update .venv (with the test requirements)
 #
 # Environment: KDSTUDIO_VENV (default: ./.venv), PYTHON (default: python3) to create it.
@@ -23,7 +24,7 @@ say() { printf 'run.sh: %s\n' "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 ensure_venv() {
@@ -115,6 +116,12 @@ case "$cmd" in
         ensure_chromium
         exec "$PY" -m pytest "$@"
         ;;
+    lint)
+        ensure_venv
+        ensure_requirements dev requirements.txt requirements-dev.txt
+        "$PY" -m ruff check . || die "ruff check found problems (see above; many are fixed by: $PY -m ruff check --fix .)"
+        "$VENV/bin/lint-imports" || die "an import breaks the package's layers (see above; docs/architecture.md)"
+        ;;
     worker)
         ensure_venv
         ensure_requirements runtime requirements.txt
@@ -123,10 +130,7 @@ case "$cmd" in
     bench)
         ensure_venv
         ensure_requirements runtime requirements.txt
-        if [[ -f bench/run.py ]]; then
-            exec "$PY" bench/run.py "$@"
-        fi
-        exec "$PY" -m kdcore bench "$@"
+        exec "$PY" -m bench.run "$@"
         ;;
     cli)
         ensure_venv
@@ -143,11 +147,11 @@ case "$cmd" in
         ;;
     "")
         usage >&2
-        die "no command given (app, test, worker, bench, cli, setup)"
+        die "no command given (app, test, lint, worker, bench, cli, setup)"
         ;;
     *)
         usage >&2
-        printf 'run.sh: error: unknown command %q (app, test, worker, bench, cli, setup)\n' "$cmd" >&2
+        printf 'run.sh: error: unknown command %q (app, test, lint, worker, bench, cli, setup)\n' "$cmd" >&2
         exit 2
         ;;
 esac

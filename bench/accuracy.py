@@ -78,7 +78,7 @@ def finished(config: Any, home: Path) -> bool:
 
 def run(config: Any, home: Path, students: bool = True) -> tuple[dict[str, Any], Path]:
     """Run (or resume, or read back) one experiment in a folder named after its config."""
-    from kdcore.pipeline import run_experiment
+    from kdcore.engine.pipeline import run_experiment
     from kdcore.progress import PrintReporter
 
     folder = run_folder(config, home, students)
@@ -99,14 +99,14 @@ def curves(folder: Path) -> dict[str, dict[int, list[float]]]:
 
 def stats(values: list[float]) -> dict[str, Any]:
     """Mean and sample standard deviation over seeds: the same figures the run's summary shows."""
-    from kdcore.summary import seed_stats
+    from kdcore.results.summary import seed_stats
 
     return seed_stats(values)
 
 
 def gain_interval(gains: list[float]) -> float | None:
     """Half-width of the 95% interval of the mean paired gain, as the run's summary computes it."""
-    from kdcore.summary import confidence_half_width
+    from kdcore.results.summary import confidence_half_width
 
     return confidence_half_width(stats(gains)["std"], len(gains))
 
@@ -140,7 +140,7 @@ def plot(result: dict[str, Any], title: str, figure: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kdcore.charts import ARM_COLORS as colours  # the app's fixed colours, here too
+    from kdcore.ui.charts import ARM_COLORS as colours  # the app's fixed colours, here too
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for role, by_epoch in result["curves"].items():
         epochs = sorted(by_epoch, key=int)

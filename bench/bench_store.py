@@ -32,11 +32,10 @@ from machine import cpu_model  # bench/ is the script's folder, first on sys.pat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from kdtest import tiny_config, write_synthetic_imdb  # noqa: E402  (the tests' tiny data and config)
-
 from kdcore.progress import NullReporter, ProgressEvent  # noqa: E402
+from kdcore.samples import tiny_config, write_synthetic_imdb  # noqa: E402  (the tests' tiny data and config)
 from kdcore.store import RunStore  # noqa: E402
-from kdcore.worker import StoreReporter  # noqa: E402
+from kdcore.worker.reporter import StoreReporter  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "store.json"
 
@@ -72,7 +71,7 @@ def machine() -> dict:
 
 def one_run(data: Path, work: Path, streaming: bool) -> dict:
     """Train a tiny run in a fresh home (so the teacher is trained every time)."""
-    from kdcore.pipeline import run_experiment
+    from kdcore.engine.pipeline import run_experiment
 
     home = Path(tempfile.mkdtemp(dir=work))
     config = tiny_config(data, "train.train_scratch=false", "train.teacher_epochs=1", "train.epochs=2",

@@ -14,7 +14,7 @@ step at batch 32 on random tokens:
   does: ``ops.take`` converts the variable to a tensor), then through a resource gather. When
   the read tensor is alive, TensorFlow copies the whole table before updating it in place.
 - ``lazy_adam``: Adam that updates only the rows a batch touched (no full read of ``m`` and
-  ``v``; ``kdcore.optimizers.LazyAdam``, the n-gram recipe's ``train.teacher_optimizer``),
+  ``v``; ``kdcore.engine.optimizers.LazyAdam``, the n-gram recipe's ``train.teacher_optimizer``),
   batch 32 and 128, per *sample*.
 
 Writes ``bench/results/ngram_step.json`` and ``bench/results/ngram_step.md``.
@@ -40,8 +40,8 @@ import tensorflow as tf  # noqa: E402
 from machine import machine_line, write_results  # noqa: E402
 
 from kdcore.config import NgramSize  # noqa: E402
-from kdcore.models import compile_classifier  # noqa: E402
-from kdcore.teachers import build_ngram  # noqa: E402
+from kdcore.engine.models import compile_classifier  # noqa: E402
+from kdcore.engine.teachers import build_ngram  # noqa: E402
 
 VOCAB, LENGTH, DIM = 20_000, 400, 64
 

@@ -10,7 +10,7 @@ sizes, 400 tokens, 4 epochs, keep-best by validation loss, seed 0, the same rows
 kdcore's runs) with each variant and reports seconds per epoch, validation accuracy per epoch
 and the kept epoch's test accuracy. ``adam`` is Keras' Adam (the recipe before
 ``train.teacher_optimizer``), timed for ``--adam-epochs`` only (its full result is in
-``accuracy-ngram*.md``); ``lazy`` is ``kdcore.optimizers.LazyAdam``, the recipe's now. Needs
+``accuracy-ngram*.md``); ``lazy`` is ``kdcore.engine.optimizers.LazyAdam``, the recipe's now. Needs
 the IMDB file (``KDCORE_IMDB_PATH``).
 
 Writes ``bench/results/ngram_teacher.json`` and ``.md``.
@@ -35,9 +35,9 @@ import numpy as np  # noqa: E402
 from machine import machine_line, write_results  # noqa: E402
 
 from kdcore.config import RunConfig, apply_overrides  # noqa: E402
-from kdcore.data import load_split_views  # noqa: E402
-from kdcore.models import compile_classifier  # noqa: E402
-from kdcore.teachers import build_ngram  # noqa: E402
+from kdcore.engine.data import load_split_views  # noqa: E402
+from kdcore.engine.models import compile_classifier  # noqa: E402
+from kdcore.engine.teachers import build_ngram  # noqa: E402
 
 
 def train(variant: str, batch: int, epochs: int, config: RunConfig, splits: Any) -> dict[str, Any]:

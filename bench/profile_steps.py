@@ -27,8 +27,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kdcore.config import NOTEBOOK_STUDENT, NOTEBOOK_TEACHER  # noqa: E402
-from kdcore.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller  # noqa: E402
-from kdcore.models import build_classifier, compile_classifier  # noqa: E402
+from kdcore.engine.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller  # noqa: E402
+from kdcore.engine.models import build_classifier, compile_classifier  # noqa: E402
 
 VOCAB, MAXLEN = 20000, 200
 

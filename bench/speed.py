@@ -3,7 +3,7 @@
     .venv/bin/python bench/speed.py [--train 4000] [--test 4000] [--epochs 1] [--pairs 3] [--set k=v ...]
 
 Why it is built this way:
-- Both sides get the same rows: ``kdcore.data.load_splits`` with ``validate_on=test``, so
+- Both sides get the same rows: ``kdcore.engine.data.load_splits`` with ``validate_on=test``, so
   kdcore trains on exactly the baseline's training slice (the notebook has no validation
   split) and *also* validates on the test slice after every epoch (extra work the notebook
   does not do; it is counted inside kdcore's fit phases). Everything else is kdcore's
@@ -40,9 +40,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from machine import cpu_model  # bench/ is the script's folder, first on sys.path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,8 +62,9 @@ def _data_config(args: argparse.Namespace) -> Any:
 
 
 def child_baseline(args: argparse.Namespace) -> dict[str, Any]:
-    from kdcore.data import load_splits
     from notebook_baseline import run_baseline
+
+    from kdcore.engine.data import load_splits
 
     started = time.perf_counter()
     data = _data_config(args)
@@ -105,7 +106,7 @@ class _Clock:
 def child_kdcore(args: argparse.Namespace) -> dict[str, Any]:
     import keras
 
-    import kdcore.pipeline as pipeline
+    import kdcore.engine.pipeline as pipeline
     from kdcore.config import RunConfig, TrainConfig, apply_overrides
 
     config = apply_overrides(RunConfig(data=_data_config(args), train=TrainConfig(epochs=args.epochs)), args.set)

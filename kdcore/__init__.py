@@ -23,7 +23,7 @@ __all__ = ["ConfigError", "RunConfig", "apply_overrides", "config_from_dict", "l
 def __getattr__(name: str) -> Any:
     """``kdcore.run_experiment`` imports TensorFlow only when it is asked for."""
     if name == "run_experiment":
-        from kdcore.pipeline import run_experiment
+        from kdcore.engine.pipeline import run_experiment
 
         return run_experiment
     raise AttributeError(f"module 'kdcore' has no attribute {name!r}")

@@ -5,9 +5,10 @@ Files are read when a button is clicked (a callable as ``data``), not on every r
 
 import streamlit as st
 
-from kdcore import ui_entry, ui_files
-from kdcore.ui_format import fmt_bytes, fmt_pct
-from kdcore.ui_widgets import asked_run_id, open_store, pick_run
+from kdcore.ui import entry as ui_entry
+from kdcore.ui import files as ui_files
+from kdcore.ui.format import fmt_bytes, fmt_pct
+from kdcore.ui.widgets import asked_run_id, open_store, pick_run
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("download", st.query_params.to_dict()))

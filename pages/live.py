@@ -4,9 +4,12 @@ import time
 
 import streamlit as st
 
-from kdcore import charts, ui_entry, ui_progress, ui_tables
-from kdcore.ui_format import fmt_duration, run_duration, status_badge
-from kdcore.ui_widgets import asked_run_id, open_store, pick_run
+from kdcore.ui import charts
+from kdcore.ui import entry as ui_entry
+from kdcore.ui import progress as ui_progress
+from kdcore.ui import tables as ui_tables
+from kdcore.ui.format import fmt_duration, run_duration, status_badge
+from kdcore.ui.widgets import asked_run_id, open_store, pick_run
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("live", st.query_params.to_dict()))

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from kdcore import ui_entry
-from kdcore.charts import arm_label
-from kdcore.ui_form import (
+from kdcore.ui import entry as ui_entry
+from kdcore.ui.charts import arm_label
+from kdcore.ui.form import (
     CUSTOM_PRESET,
     FAMILY_CAPTIONS,
     FAMILY_LABELS,
@@ -28,9 +28,9 @@ from kdcore.ui_form import (
     teacher_fields,
     validate_form,
 )
-from kdcore.ui_format import fmt_params, run_label
-from kdcore.ui_progress import planned_arms
-from kdcore.ui_widgets import open_store
+from kdcore.ui.format import fmt_params, run_label
+from kdcore.ui.progress import planned_arms
+from kdcore.ui.widgets import open_store
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("new_run", st.query_params.to_dict()))

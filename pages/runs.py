@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from kdcore import charts, ui_entry, ui_tables
 from kdcore.store import RUN_STATUSES
-from kdcore.ui_form import PREFILL_KEY
-from kdcore.ui_format import run_label, status_badge
-from kdcore.ui_widgets import open_store
+from kdcore.ui import charts
+from kdcore.ui import entry as ui_entry
+from kdcore.ui import tables as ui_tables
+from kdcore.ui.form import PREFILL_KEY
+from kdcore.ui.format import run_label, status_badge
+from kdcore.ui.widgets import open_store
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("runs", st.query_params.to_dict()))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kdtest import tiny_config, write_synthetic_imdb  # noqa: F401 - re-exported for fixtures
+from kdcore.samples import write_synthetic_imdb
 
 SHARED_IMDB_ENV = "KDCORE_IMDB_PATH"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kdcore.__main__ import build_parser
+from kdcore.cli.main import build_parser
 from kdcore.config import field_reference
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -1,0 +1,21 @@
+"""The run store: SQLite (WAL) runs, metrics, events and workers; the dashboard's single source of truth.
+
+Layer: above ``kdcore.config``; never imports Keras or TensorFlow (the UI reads it).
+``schema`` creates and migrates the tables, ``records`` says what a row means, ``rows``
+turns progress events into rows, ``run_store`` holds the queries behind :class:`RunStore`.
+"""
+
+from kdcore.store.run_store import (
+    DEFAULT_MAX_CRASHES,
+    DEFAULT_STALE_AFTER_S,
+    FINISHED,
+    RUN_STATUSES,
+    RunRecord,
+    RunStore,
+    WorkerRecord,
+    event_log_line,
+    new_run_id,
+)
+
+__all__ = ["DEFAULT_MAX_CRASHES", "DEFAULT_STALE_AFTER_S", "FINISHED", "RUN_STATUSES", "RunRecord", "RunStore",
+           "WorkerRecord", "event_log_line", "new_run_id"]

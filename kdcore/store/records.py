@@ -1,0 +1,84 @@
+"""What one row of the run store means: a run, a worker, and how run ids are made.
+
+Split from :mod:`kdcore.store`, which keeps the queries and re-exports these names; the
+dataclasses and the column list that fills them live together here, so a new column is one
+edit in one file. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kdcore.config import RunConfig, stored_config
+from kdcore.store.schema import FINISHED
+
+RUN_COLUMNS = ("id", "name", "status", "config", "created_at", "started_at", "finished_at", "worker_id",
+                "heartbeat_at", "arm", "epoch", "step", "steps", "epochs", "samples_per_s", "device", "error",
+                "traceback", "summary", "cancel_requested", "attempts")
+SELECT_RUN = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the store sees it (a snapshot; read again for fresh values)."""
+
+    id: str
+    name: str
+    status: str
+    config: dict
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    worker_id: str | None
+    heartbeat_at: float | None
+    arm: str | None
+    epoch: int | None
+    step: int | None
+    steps: int | None
+    epochs: int | None
+    samples_per_s: float | None
+    device: str | None
+    error: str | None
+    traceback: str | None
+    summary: dict | None
+    cancel_requested: bool
+    attempts: int
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def run_config(self) -> RunConfig:
+        """The validated config this run was queued with."""
+        return stored_config(self.config)
+
+    @classmethod
+    def _from_row(cls, row: Sequence[Any]) -> RunRecord:
+        values = dict(zip(RUN_COLUMNS, row))
+        values["config"] = json.loads(values["config"])
+        values["summary"] = json.loads(values["summary"]) if values["summary"] else None
+        values["cancel_requested"] = bool(values["cancel_requested"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    id: str
+    host: str
+    pid: int
+    devices: str | None
+    started_at: float
+    heartbeat_at: float
+    stopped_at: float | None
+    run_id: str | None
+
+
+def new_run_id(now: float | None = None) -> str:
+    """``20261128-073501-a1b2c3`` (UTC, as ``kdcore run``): sorts by time, random tail against collisions."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now if now is not None else time.time()))
+    return f"{stamp}-{secrets.token_hex(3)}"

@@ -1,0 +1,119 @@
+"""The Live page's progress: which arms a run plans, how far each got, and the time left.
+
+Read from the run's record (updated each heartbeat) and its stored curves; no widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from kdcore.ui.charts import arm_label, sorted_arms
+from kdcore.ui.format import run_duration
+
+if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
+    from kdcore.store import RunRecord
+
+def planned_arms(config: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(arm, planned epochs) in the order an experiment trains them; a reused teacher plans 0."""
+    train = config.get("train", {}) or {}
+    epochs = int(train.get("epochs") or 1)
+    teacher_epochs = int(train.get("teacher_epochs") or epochs)
+    arms: list[tuple[str, int]] = [("teacher", 0 if config.get("teacher_from") else teacher_epochs)]
+    for seed in range(int(train.get("seeds") or 1)):
+        suffix = f"@{seed}" if seed else ""
+        arms.append((f"student{suffix}", epochs))
+        if train.get("train_scratch", True):
+            arms.append((f"scratch{suffix}", epochs))
+    return arms
+
+
+@dataclass(frozen=True)
+class ArmProgress:
+    arm: str
+    label: str
+    fraction: float  # 0..1 of the arm's planned work
+    text: str
+    planned_epochs: int
+
+
+def arm_progress(record: RunRecord, curves: pd.DataFrame | None) -> list[ArmProgress]:
+    """Progress of each planned arm, from the run's live fields and its stored curves.
+
+    The current arm's position comes from the record (updated each heartbeat); other arms
+    count as done when a later arm has started, or the run succeeded, since early stopping
+    can end an arm before its planned epochs.
+    """
+    curves = curves if curves is not None else pd.DataFrame(columns=["arm", "kind", "fraction", "t"])
+    summary_arms = (record.summary or {}).get("arms", {}) or {}
+    plan = planned_arms(record.config or {})
+    seen = {a for a in curves["arm"].unique()} if not curves.empty else set()
+    # arms the run actually produced but the plan did not foresee still get a bar
+    plan += [(a, int((record.config or {}).get("train", {}).get("epochs") or 1))
+             for a in sorted_arms(seen) if a not in {p for p, _ in plan}]
+    last_t = curves.groupby("arm")["t"].max().to_dict() if not curves.empty else {}
+    first_t = curves.groupby("arm")["t"].min().to_dict() if not curves.empty else {}
+    out = []
+    for arm, planned in plan:
+        label = arm_label(arm)
+        rows = curves[curves["arm"] == arm] if not curves.empty else curves
+        if arm == "teacher" and planned == 0:
+            source = (record.config or {}).get("teacher_from")
+            out.append(ArmProgress(arm, label, 1.0, f"reused from run {source}", 0))
+            continue
+        if record.status == "running" and record.arm == arm and record.steps:
+            epochs = record.epochs or planned
+            frac = (record.epoch + record.step / record.steps) / max(epochs, 1)
+            text = f"epoch {record.epoch + 1}/{epochs} · batch {record.step}/{record.steps}"
+            out.append(ArmProgress(arm, label, min(max(frac, 0.0), 1.0), text, planned))
+            continue
+        if rows.empty:
+            if arm in summary_arms:
+                out.append(ArmProgress(arm, label, 1.0, "done", planned))
+            elif arm == "teacher" and (record.summary or {}).get("teacher_reused"):
+                out.append(ArmProgress(arm, label, 1.0, "reused an identical earlier teacher", planned))
+            else:
+                out.append(ArmProgress(arm, label, 0.0, "not started" if record.status in ("queued", "running")
+                                       else "not run", planned))
+            continue
+        epochs_done = int(rows.loc[rows["kind"] == "epoch", "epoch"].nunique())
+        later_started = any(t > last_t[arm] for a, t in first_t.items() if a != arm)
+        done = record.status == "succeeded" or arm in summary_arms or later_started
+        if done:
+            early = " (stopped early)" if planned and epochs_done < planned else ""
+            out.append(ArmProgress(arm, label, 1.0, f"done · {epochs_done} epoch{'s' * (epochs_done != 1)}{early}",
+                                   planned))
+        else:
+            frac = float(rows["fraction"].max()) / max(planned, 1)
+            state = "stopped" if record.status in ("failed", "cancelled") else "training"
+            out.append(ArmProgress(arm, label, min(max(frac, 0.0), 1.0),
+                                   f"{state} · epoch {min(epochs_done + 1, planned)}/{planned}", planned))
+    return out
+
+
+def time_left(record: RunRecord, progress: Sequence[ArmProgress], now: float | None = None) -> float | None:
+    """Rough seconds left: elapsed time scaled by the epochs still planned.
+
+    Epochs of different arms cost differently (the teacher is bigger), so this is a rough
+    guide, shown with a "≈"; None until there is enough progress to extrapolate from.
+    """
+    if record.status != "running":
+        return None
+    elapsed = run_duration(record, now)
+    total = sum(p.planned_epochs for p in progress)
+    done = sum(p.fraction * p.planned_epochs for p in progress)
+    if not elapsed or total <= 0 or done < 0.02 * total:
+        return None
+    return max(0.0, elapsed * (total - done) / done)
+
+
+def latest_samples_per_s(record: RunRecord, curves: pd.DataFrame | None) -> float | None:
+    if record.samples_per_s:
+        return float(record.samples_per_s)
+    if curves is None or curves.empty:
+        return None
+    rows = curves[curves["name"] == "samples_per_s"]
+    return float(rows.sort_values("t")["value"].iloc[-1]) if not rows.empty else None

@@ -1,0 +1,63 @@
+"""Widgets more than one page draws the same way; the only ``kdcore.ui_*`` module that imports Streamlit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from kdcore.paths import HOME_ENV, InvalidRunId, home_dir
+from kdcore.ui.files import run_id_from_query
+from kdcore.ui.format import run_label
+
+if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
+    from kdcore.store import RunRecord, RunStore
+
+
+def open_store() -> RunStore:
+    """The run store; if it cannot be opened, a message that names its folder, and the page stops.
+
+    Why here and not in each page: a home that is a file, a folder without write access or a
+    damaged database would otherwise end every page in a traceback.
+    """
+    from kdcore.store import RunStore
+
+    try:
+        return RunStore()
+    except Exception as e:  # noqa: BLE001 - whatever it is, the user's fix is the same
+        st.error(f"KD Studio cannot open its run store under `{home_dir()}` ({type(e).__name__}: {e}). "
+                 f"Point `{HOME_ENV}` at a folder this user can write (or free that path), then restart the app.",
+                 icon=":material/database_off:")
+        st.stop()
+
+
+def asked_run_id() -> str | None:
+    """The run a ``?run=`` link names, validated; a malformed one is an error on the page and None."""
+    try:
+        return run_id_from_query(st.query_params.get("run"))
+    except InvalidRunId as e:
+        st.error(f"That link names no valid run: {e}", icon=":material/link_off:")
+        return None
+
+
+def pick_run(asked: str | None, runs: Sequence[RunRecord], key: str, missing_message: str) -> str:
+    """A "Run" select box over ``runs`` (not empty) that a link can preselect; returns the picked id.
+
+    ``asked`` (from :func:`asked_run_id`) wins when it is one of ``runs``; otherwise
+    ``missing_message`` (a template: ``{run_id}`` is the asked id) is shown as an error and the
+    box keeps its last choice, or the first run. The pick goes back into ``?run=`` so the
+    page's URL can be shared.
+    """
+    ids = [r.id for r in runs]
+    labels = {r.id: run_label(r) for r in runs}
+    if asked is not None and asked not in ids:
+        st.error(missing_message.format(run_id=asked), icon=":material/search_off:")
+        asked = None
+    if asked is not None:
+        st.session_state[key] = asked
+    elif st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    run_id = st.selectbox("Run", ids, key=key, format_func=labels.get)
+    st.query_params["run"] = run_id
+    return run_id

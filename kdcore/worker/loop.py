@@ -1,0 +1,231 @@
+"""The worker loop: claim a queued run, train it, stream its progress to the store, recover.
+
+One worker process trains one run at a time (one process per GPU). It heartbeats from a
+background thread; a worker that dies (kill -9, power cut) stops heartbeating, and the
+next worker to look puts its run back in the queue, where the pipeline resumes it from
+its last finished epoch. Signal handlers only set flags: on SIGTERM/SIGINT the current
+run stops at the next batch, goes back to the queue for another worker, and the worker
+exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback as tb
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from kdcore import paths
+from kdcore.progress import RunCancelled
+from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, RunRecord, RunStore
+from kdcore.worker.processes import pid_alive, serve_devices
+from kdcore.worker.reporter import StoreReporter, captured_stdout
+from kdcore.worker.runner import Runner, load_runner, pipeline_device, pipeline_runner
+
+#: Errors longer than this are cut in ``error`` (the traceback keeps everything).
+MAX_ERROR_CHARS = 2000
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    """Serves queued runs one at a time until stopped (or idle, with ``exit_when_idle``)."""
+
+    def __init__(self, home: str | os.PathLike[str] | None = None, *, worker_id: str | None = None,
+                 runner: Runner | None = None, describe_device: Callable[[], str] | None = None,
+                 poll_interval: float = 1.0, heartbeat_interval: float = 1.0,
+                 stale_after: float = DEFAULT_STALE_AFTER_S, exit_when_idle: bool = False,
+                 max_runs: int | None = None, max_crashes: int = DEFAULT_MAX_CRASHES, flush_interval: float = 0.5, cancel_poll_interval: float = 0.2,
+                 log: TextIO | None = None):
+        if stale_after <= 2 * heartbeat_interval:
+            raise ValueError(f"stale_after must exceed twice heartbeat_interval ({2 * heartbeat_interval:g} s), "
+                             f"got {stale_after:g}")
+        self.store = RunStore(home)
+        self.home = self.store.home
+        self.id = worker_id or new_worker_id()
+        self.runner = runner or pipeline_runner
+        self.describe_device = describe_device or (pipeline_device if runner is None else (lambda: "unknown"))
+        self.poll_interval = poll_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.stale_after = stale_after
+        self.exit_when_idle = exit_when_idle
+        self.max_runs = max_runs
+        self.max_crashes = max_crashes
+        self.flush_interval = flush_interval
+        self.cancel_poll_interval = cancel_poll_interval
+        self.devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self._log = log or sys.stdout
+        self._stop = threading.Event()  # set by signals: stop the current run, requeue it, exit
+        self._done = threading.Event()  # the heartbeat thread's end
+        self._current: tuple[str, StoreReporter] | None = None
+        self._device: str | None = None
+        self.served = 0
+
+    # -- flags --------------------------------------------------------------------------
+    def request_stop(self, signum: int | None = None, frame: Any = None) -> None:
+        """Signal handler and API: only sets the flag; the loop and the reporter act on it."""
+        self._stop.set()
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _say(self, text: str) -> None:
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} worker {self.id}: {text}", file=self._log, flush=True)
+
+    # -- heartbeats ------------------------------------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        store = self.store  # each thread gets its own connection from the store
+        while not self._done.wait(self.heartbeat_interval):
+            try:
+                store.heartbeat_worker(self.id)
+                current = self._current
+                if current is not None and not store.heartbeat(current[0], self.id):
+                    current[1].lost.set()
+            except Exception as e:  # a locked or missing file must not kill the heartbeat
+                self._say(f"heartbeat failed: {type(e).__name__}: {e}")
+
+    # -- the loop ----------------------------------------------------------------------------
+    def serve(self) -> int:
+        """Claim and train runs until stopped; returns the process exit code (0)."""
+        self.store.register_worker(self.id, devices=self.devices)
+        beat = threading.Thread(target=self._heartbeat_loop, name="kdcore-heartbeat", daemon=True)
+        beat.start()
+        self._say(f"serving {self.store.path} (pid {os.getpid()}, devices {self.devices or 'default'})")
+        try:
+            with self._signals():
+                while not self._stop.is_set():
+                    for run_id in self._recover():
+                        self._say(f"run {run_id}: its worker went silent; recovered (see the run's log)")
+                    run = self.store.claim_next(self.id)
+                    if run is None:
+                        if self.exit_when_idle and not self._work_pending():
+                            break
+                        self._stop.wait(self.poll_interval)
+                        continue
+                    self.execute(run)
+                    self.served += 1
+                    if self.max_runs is not None and self.served >= self.max_runs:
+                        break
+        finally:
+            self._done.set()
+            beat.join(timeout=5)
+            self.store.stop_worker(self.id)
+            self._say(f"stopped after {self.served} run(s)")
+        return 0
+
+    def _recover(self) -> list[str]:
+        """Requeue runs of silent workers: after ``stale_after``, or sooner for a worker on this
+        host whose process is gone (a crash here is seen within a few heartbeats, not 30 s).
+
+        The short path also needs a few missed heartbeats, so a live worker in another
+        container that happens to share the host name and a pid number is not robbed.
+        """
+        silent = min(self.stale_after, max(5 * self.heartbeat_interval, 3.0))
+        orphans = [run_id for run_id, pid in self.store.local_runs(socket.gethostname(), silent)
+                   if not pid_alive(pid)]
+        recovered = self.store.requeue_stale(silent, self.max_crashes, run_ids=orphans) if orphans else []
+        return recovered + self.store.requeue_stale(self.stale_after, self.max_crashes)
+
+    def _work_pending(self) -> bool:
+        counts = self.store.queue_counts()
+        return counts["queued"] + counts["running"] > 0
+
+    def execute(self, run: RunRecord) -> str:
+        """Train one claimed run to its end; returns its final status (``queued`` if handed back)."""
+        reporter = StoreReporter(self.store, run.id, self.id, flush_interval=self.flush_interval,
+                                 cancel_poll_interval=self.cancel_poll_interval, stop_event=self._stop)
+        self._current = (run.id, reporter)
+        self._say(f"run {run.id} ({run.name or 'unnamed'}): started, attempt {run.attempts}")
+        try:
+            config = run.run_config()
+            self.store.set_device(run.id, self._device_label())
+            run_dir = paths.run_dir(run.id, self.home)
+            with captured_stdout(reporter):
+                summary = self.runner(config, run_dir, reporter, home=self.home)
+        except RunCancelled:
+            status = self._after_stop(run, reporter)
+        except Exception as e:  # MemoryError included: the run fails, the worker goes on
+            reporter.flush()
+            error = _describe_error(e)
+            self.store.finish(run.id, "failed", error=error, traceback=tb.format_exc(), worker_id=self.id)
+            status = "failed"
+            self._say(f"run {run.id}: failed: {error}")
+        else:
+            reporter.flush()
+            status = "succeeded" if self.store.finish(run.id, "succeeded", summary=summary,
+                                                      worker_id=self.id) else "lost"
+            self._say(f"run {run.id}: {status}")
+        finally:
+            self._current = None
+        return status
+
+    def _after_stop(self, run: RunRecord, reporter: StoreReporter) -> str:
+        """The pipeline stopped at our request: cancelled, handed back, or taken away."""
+        try:
+            reporter.flush()
+        except Exception as e:
+            self._say(f"run {run.id}: could not write the last progress: {e}")
+        if reporter.lost.is_set():
+            self._say(f"run {run.id}: taken over by another worker; leaving it")
+            return "lost"
+        if self.store.cancel_requested(run.id):
+            self.store.finish(run.id, "cancelled", worker_id=self.id)
+            self._say(f"run {run.id}: cancelled")
+            return "cancelled"
+        if self._stop.is_set():
+            self.store.requeue(run.id, self.id, reason=f"worker {self.id} was stopped")
+            self._say(f"run {run.id}: stopped with the worker; back in the queue")
+            return "queued"
+        self.store.finish(run.id, "cancelled", worker_id=self.id)
+        return "cancelled"
+
+    def _device_label(self) -> str:
+        if self._device is None:
+            label = self.describe_device()
+            if self.devices:
+                label += f" (CUDA_VISIBLE_DEVICES={self.devices})"
+            self._device = label
+        return self._device
+
+
+def _describe_error(e: BaseException) -> str:
+    text = str(e).strip()
+    if isinstance(e, MemoryError) and not text:
+        text = "out of memory (try a smaller batch_size or teacher_batch_size, maxlen or model)"
+    message = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    cause = e.__cause__
+    if cause is not None and str(cause) and str(cause) not in message:
+        message += f" (caused by {type(cause).__name__}: {cause})"
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[: MAX_ERROR_CHARS - 3] + "..."
+    return message
+
+
+
+
+def run_worker(home: str | os.PathLike[str] | None = None, *, devices: Sequence[str] | None = None,
+               runner_spec: str | None = None, child_args: Sequence[str] = (), **options: Any) -> int:
+    """The ``kdcore worker`` command: one worker here, or one process per listed device."""
+    if devices:
+        return serve_devices(devices, child_args)
+    if runner_spec:
+        runner, describe = load_runner(runner_spec)
+        options.update(runner=runner, describe_device=describe)
+    return Worker(home, **options).serve()
