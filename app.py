@@ -2,7 +2,7 @@
 
 Sets up the page, makes sure a local worker exists (once per browser session; training runs
 in that worker's process, never here), and hands over to the page the user picked.
-This process must never import TensorFlow: see DESIGN.md.
+This process must never import TensorFlow: see docs/architecture.md.
 """
 
 import streamlit as st

@@ -262,9 +262,6 @@ class RunStore:
     def set_device(self, run_id: str, device: str) -> None:
         self._conn().execute("UPDATE runs SET device = ? WHERE id = ?", (device, run_id))
 
-    def append_log(self, run_id: str, text: str, *, kind: str = "log", t: float | None = None) -> None:
-        self._conn().execute(INSERT_EVENT, (run_id, t if t is not None else time.time(), kind, None, None, text))
-
     def add_metrics(self, run_id: str, rows: Iterable[tuple[str, str, int, int, int, str, float, float]]) -> None:
         """Insert ``(arm, kind, epoch, step, steps, name, value, t)`` rows; epoch rows upsert."""
         with self._tx() as tx:

@@ -2,7 +2,7 @@
 
 ``kdcore.worker`` and ``kdcore.store`` are only imported where they are used, so a page can
 still explain a broken install instead of dying on import; no TensorFlow either way (the
-web process must stay light; see DESIGN.md).
+web process must stay light; see docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -20,11 +20,6 @@ STATUS_STYLE = {"queued": ("gray", "schedule"), "running": ("blue", "autorenew")
                 "cancelled": ("orange", "cancel")}
 
 
-def status_text(status: str) -> str:
-    """The status as plain text (tables, select boxes)."""
-    return status
-
-
 def status_badge(status: str) -> str:
     """The status as a coloured markdown badge with an icon, e.g. ``:green-badge[...]``."""
     color, icon = STATUS_STYLE.get(status, ("gray", "help"))

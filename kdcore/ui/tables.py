@@ -21,7 +21,6 @@ from kdcore.ui.format import (
     fmt_time,
     run_duration,
     size_text,
-    status_text,
 )
 
 if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
@@ -71,7 +70,7 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
         rows.append({
             "ID": r.id,
             "Name": r.name or cfg.get("name") or "",
-            "Status": status_text(r.status),
+            "Status": r.status,
             "Created": fmt_time(r.created_at, "%m-%d %H:%M"),
             "Teacher": "reused" if cfg.get("teacher_from") else size_text(cfg.get("teacher")),
             "Student": size_text(cfg.get("student")),

@@ -15,7 +15,7 @@ SMALL = RecurrentSize(embedding_dim=8, lstm_units=4, gru_units=4)
 
 
 def numpy_distillation_loss(y, s, t, alpha, temperature, scale_t2):
-    """The DESIGN.md formula, written independently in NumPy."""
+    """The formula of docs/distillation.md, written independently in NumPy."""
     def log_softmax(z):
         z = z - z.max(axis=-1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
