@@ -1,10 +1,10 @@
 """Accuracy of kdcore's three arms on IMDB, beside the notebook's reported figures.
 
-    .venv/bin/python bench/accuracy.py                      # full: 25k/25k, recipe's epochs, 3 seeds (hours)
-    .venv/bin/python bench/accuracy.py --train-limit 5000 --test-limit 5000 --epochs 2   # reduced
-    .venv/bin/python bench/accuracy.py --sweep              # also alpha x T, reusing the teacher
-    .venv/bin/python bench/accuracy.py --teacher-seeds 3    # also two more teachers, other seeds (teacher only)
-    .venv/bin/python bench/accuracy.py --set teacher=ngram --sweep --sweep-seeds 1 --name accuracy-ngram
+    .venv/bin/python -m bench.accuracy                      # full: 25k/25k, recipe's epochs, 3 seeds (hours)
+    .venv/bin/python -m bench.accuracy --train-limit 5000 --test-limit 5000 --epochs 2   # reduced
+    .venv/bin/python -m bench.accuracy --sweep              # also alpha x T, reusing the teacher
+    .venv/bin/python -m bench.accuracy --teacher-seeds 3    # also two more teachers, other seeds (teacher only)
+    .venv/bin/python -m bench.accuracy --set teacher=ngram --sweep --sweep-seeds 1 --name accuracy-ngram
 
 Why: the notebook reports teacher 85.9 %, "distilled" student 84.8 %, scratch student 86.0 %,
 each from one run. Its 84.8 is not a distilled student: its Distiller assigned
@@ -28,16 +28,16 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-from machine import write_results  # bench/ is the script's folder, first on sys.path
+from bench.machine import write_results
+from kdcore.arms import arm_base, seed_index
+from kdcore.results import ArmResult, RunSummary
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 NOTEBOOK = {"teacher": 0.8590, "student": 0.8476, "scratch": 0.8596}  # its printed evaluate() results
 NOTEBOOK_NOTE = ("The notebook's 84.8 % 'distilled student' is its teacher trained 3 more epochs: its Distiller "
                  "swapped the two models (self.teacher = student, self.student = teacher).")
@@ -76,14 +76,15 @@ def finished(config: Any, home: Path) -> bool:
     return (run_folder(config, home) / "summary.json").is_file()
 
 
-def run(config: Any, home: Path, students: bool = True) -> tuple[dict[str, Any], Path]:
+def run(config: Any, home: Path, students: bool = True) -> tuple[RunSummary, Path]:
     """Run (or resume, or read back) one experiment in a folder named after its config."""
     from kdcore.engine.pipeline import run_experiment
     from kdcore.progress import PrintReporter
 
     folder = run_folder(config, home, students)
     print(f"== {folder}", flush=True)
-    return run_experiment(config, folder, PrintReporter(), home=home, tick_interval=30.0, students=students), folder
+    summary = run_experiment(config, folder, PrintReporter(), home=home, tick_interval=30.0, students=students)
+    return RunSummary.from_dict(summary), folder
 
 
 def curves(folder: Path) -> dict[str, dict[int, list[float]]]:
@@ -92,7 +93,7 @@ def curves(folder: Path) -> dict[str, dict[int, list[float]]]:
     with open(folder / "metrics.csv", newline="") as f:
         for row in csv.DictReader(f):
             if row["val_accuracy"]:
-                role = row["arm"].split("@", 1)[0]
+                role = arm_base(row["arm"])
                 out.setdefault(role, {}).setdefault(int(row["epoch"]), []).append(float(row["val_accuracy"]))
     return out
 
@@ -101,7 +102,7 @@ def stats(values: list[float]) -> dict[str, Any]:
     """Mean and sample standard deviation over seeds: the same figures the run's summary shows."""
     from kdcore.results.summary import seed_stats
 
-    return seed_stats(values)
+    return seed_stats(values).to_dict()
 
 
 def gain_interval(gains: list[float]) -> float | None:
@@ -121,17 +122,14 @@ def parse_points(text: str) -> list[tuple[float, float]]:
     try:
         return [(float(a), float(t)) for a, t in (item.split(":") for item in text.split(",") if item.strip())]
     except ValueError as e:
-        raise argparse.ArgumentTypeError(f"expected alpha:T pairs separated by commas, e.g. 0.1:2,0.5:10 ({e})")
+        raise argparse.ArgumentTypeError(f"expected alpha:T pairs separated by commas, e.g. 0.1:2,0.5:10 ({e})") from e
 
 
-def _seed_of(arm: str) -> int:
-    """``student@2`` -> 2, ``student`` -> 0."""
-    return int(arm.split("@", 1)[1]) if "@" in arm else 0
-
-
-def teacher_row(seed: int, teacher: dict[str, Any]) -> dict[str, Any]:
-    return {"seed": seed, **{k: teacher.get(k) for k in ("test_accuracy", "val_accuracy", "best_epoch",
-                                                          "epochs_trained", "train_seconds")}}
+def teacher_row(seed: int, teacher: ArmResult) -> dict[str, Any]:
+    """One teacher's figures for the report (``best_epoch`` 1-based, as the summary stores it)."""
+    stored = teacher.to_dict()
+    return {"seed": seed, **{k: stored[k] for k in ("test_accuracy", "val_accuracy", "best_epoch", "epochs_trained",
+                                                     "train_seconds")}}
 
 
 def plot(result: dict[str, Any], title: str, figure: Path) -> None:
@@ -217,7 +215,7 @@ def markdown(report: dict[str, Any], figure: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train-limit", type=int, help="first N training reviews (default: all 25,000)")
     parser.add_argument("--test-limit", type=int, help="first N test reviews (default: all 25,000)")
@@ -236,67 +234,104 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="other config overrides")
     parser.add_argument("--home", type=Path, default=Path("~/.kdstudio-bench").expanduser(),
                         help="kdcore home for the runs and the teacher cache (default ~/.kdstudio-bench)")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return parser.parse_args(argv)
 
+
+def run_label(args: argparse.Namespace, config: Any) -> tuple[str, bool]:
+    """The title every output carries, and whether the run is REDUCED: limits, or fewer epochs than its recipe."""
     from kdcore.config import FAMILY_RECIPES
 
-    config = make_config(args, [])
     recipe_epochs = FAMILY_RECIPES[config.teacher.family]["train.epochs"]
     reduced = bool(args.train_limit or args.test_limit or config.train.epochs < recipe_epochs)
     t = config.teacher
     label = ("REDUCED run, not the full experiment" if reduced else "full experiment") + \
         f" ({t.family} teacher, {config.train.teacher_epoch_count} teacher epochs at {config.data.teacher_length} " \
         f"tokens; {config.train.epochs} epochs per student at {config.data.maxlen}; {args.seeds} seeds)"
-    summary, folder = run(config, args.home)
-    figure = ROOT / "docs" / f"{args.name}.png"
-    arms = summary["arms"]
-    main_result = {
-        "test_accuracy": {"teacher": stats([arms["teacher"]["test_accuracy"]]),
-                          "student": stats(summary["seeds"]["student"]["values"]),
-                          "scratch": stats(summary["seeds"]["scratch"]["values"])},
-        "seeds": summary["seeds"], "curves": curves(folder), "run_dir": str(folder),
-        "seconds": summary["total_seconds"], "teacher_source": summary["teacher_source"],
+    return label, reduced
+
+
+def main_result(summary: RunSummary, folder: Path) -> dict[str, Any]:
+    """The main run's figures, as the report, its Markdown and the plot read them."""
+    seeds = summary.seeds
+    assert seeds.scratch is not None, "the main run trains a scratch student per seed"
+    return {
+        "test_accuracy": {"teacher": stats([summary.arm("teacher").test_accuracy]),
+                          "student": stats(seeds.student.values), "scratch": stats(seeds.scratch.values)},
+        "seeds": seeds.to_dict(), "curves": curves(folder), "run_dir": str(folder),
+        "seconds": summary.total_seconds, "teacher_source": summary.teacher_source,
         # per arm, measured while it trained and kept in its checkpoint: survives read-backs and resumes
-        "train_seconds": {name: arm.get("train_seconds") for name, arm in arms.items()},
+        "train_seconds": {name: arm.train_seconds for name, arm in summary.arms.items()},
     }
-    d = summary["data"]
-    report: dict[str, Any] = {
+
+
+def base_report(args: argparse.Namespace, config: Any, summary: RunSummary, result: dict[str, Any],
+                label: str, reduced: bool) -> dict[str, Any]:
+    """``accuracy.json`` before the extra teachers and the sweep are added (dated when the main run is back)."""
+    d = summary.data
+    return {
         "label": label, "reduced": reduced, "overrides": args.set,
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "data": f"IMDB {d['train']:,} train / {d['val']:,} validation / {d['test']:,} test, {summary['device']}",
-        "config": json.loads(config.to_json()), "main": main_result, "verdict": summary["verdict"],
+        "data": f"IMDB {d.train:,} train / {d.val:,} validation / {d.test:,} test, {summary.device}",
+        "config": json.loads(config.to_json()), "main": result, "verdict": summary.verdict,
         "notebook": NOTEBOOK, "notebook_note": NOTEBOOK_NOTE,
     }
-    report["teacher_seeds"] = [teacher_row(config.train.seed, arms["teacher"])]
+
+
+def teacher_seed_rows(args: argparse.Namespace, config: Any, teacher: ArmResult) -> list[dict[str, Any]]:
+    """The main run's teacher, then ``--teacher-seeds`` - 1 more trained alone on the next seeds."""
+    rows = [teacher_row(config.train.seed, teacher)]
     for k in range(1, args.teacher_seeds):
         seed = config.train.seed + k
         other, _ = run(make_config(args, [f"train.seed={seed}"]), args.home, students=False)
-        report["teacher_seeds"].append(teacher_row(seed, other["arms"]["teacher"]))
+        rows.append(teacher_row(seed, other.arm("teacher")))
+    return rows
+
+
+def sweep_point_summary(args: argparse.Namespace, config: Any, summary: RunSummary,
+                        alpha: float, t: float, n: int) -> RunSummary:
+    """One point's run, as cheaply as it can be had: the main run itself, an earlier full run, or students only."""
+    point = [f"distill.alpha={alpha}", f"distill.temperature={t}"]
+    full = make_config(args, point)  # this point as a main run: 3 seeds, scratch included
+    if (alpha, t) == (config.distill.alpha, config.distill.temperature) and n <= args.seeds:
+        return summary  # the main run's first n students are this point's
+    if n <= args.seeds and finished(full, args.home):
+        return run(full, args.home)[0]  # an earlier full run here: read back
+    return run(make_config(args, point + [f"train.seeds={n}", "train.train_scratch=false"]), args.home)[0]
+
+
+def sweep_row(alpha: float, t: float, point_summary: RunSummary, scratch: list[float], n: int) -> dict[str, Any]:
+    """A point's first n students, each paired with the main run's scratch student of the same seed."""
+    names = sorted((name for name in point_summary.arms if arm_base(name) == "student"), key=seed_index)[:n]
+    students = [point_summary.arm(name) for name in names]
+    s = stats([a.test_accuracy for a in students])
+    gains = [v - b for v, b in zip(s["values"], scratch)]
+    return {
+        "alpha": alpha, "temperature": t, "mean": s["mean"], "std": s["std"], "values": s["values"],
+        "val_mean": statistics.fmean(a.val_accuracy for a in students),
+        "gain_mean": statistics.fmean(gains), "gain_ci95": gain_interval(gains),
+        "teacher_source": point_summary.teacher_source}
+
+
+def sweep(args: argparse.Namespace, config: Any, summary: RunSummary) -> list[dict[str, Any]]:
+    n = args.sweep_seeds or args.seeds
+    assert summary.seeds.scratch is not None, "the sweep pairs its students with the main run's scratch students"
+    scratch = list(summary.seeds.scratch.values[:n])
+    return [sweep_row(alpha, t, sweep_point_summary(args, config, summary, alpha, t, n), scratch, n)
+            for alpha, t in args.sweep_points]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = make_config(args, [])
+    label, reduced = run_label(args, config)
+    summary, folder = run(config, args.home)
+    figure = ROOT / "docs" / f"{args.name}.png"
+    result = main_result(summary, folder)
+    report = base_report(args, config, summary, result, label, reduced)
+    report["teacher_seeds"] = teacher_seed_rows(args, config, summary.arm("teacher"))
     if args.sweep:
-        report["sweep"] = []
-        n = args.sweep_seeds or args.seeds
-        scratch = summary["seeds"]["scratch"]["values"][:n]
-        for alpha, t in args.sweep_points:
-            point = [f"distill.alpha={alpha}", f"distill.temperature={t}"]
-            full = make_config(args, point)  # this point as a main run: 3 seeds, scratch included
-            if (alpha, t) == (config.distill.alpha, config.distill.temperature) and n <= args.seeds:
-                sweep_summary = summary  # the main run's first n students are this point's
-            elif n <= args.seeds and finished(full, args.home):
-                sweep_summary, _ = run(full, args.home)  # an earlier full run here: read back
-            else:
-                sweep_summary, _ = run(make_config(args, point + [f"train.seeds={n}", "train.train_scratch=false"]),
-                                       args.home)
-            students = [a for name, a in sorted(sweep_summary["arms"].items(), key=lambda kv: _seed_of(kv[0]))
-                        if name.startswith("student")][:n]
-            s = stats([a["test_accuracy"] for a in students])
-            report["sweep"].append({
-                "alpha": alpha, "temperature": t, "mean": s["mean"], "std": s["std"], "values": s["values"],
-                "val_mean": statistics.fmean(a["val_accuracy"] for a in students),
-                "gain_mean": statistics.fmean(v - b for v, b in zip(s["values"], scratch)),
-                "gain_ci95": gain_interval([v - b for v, b in zip(s["values"], scratch)]),
-                "teacher_source": sweep_summary["teacher_source"]})
-    plot(main_result, f"KD Studio on IMDB: {label}", figure)
+        report["sweep"] = sweep(args, config, summary)
+    plot(result, f"KD Studio on IMDB: {label}", figure)
     write_results(args.name, report, markdown(report, figure))
     return 0
 

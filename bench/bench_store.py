@@ -1,6 +1,6 @@
 """Benchmark of the run store: what metric streaming costs training, and how fast curves read.
 
-    .venv/bin/python bench/bench_store.py [--pairs 3] [--runs 100] [--rows 200000]
+    .venv/bin/python -m bench.bench_store [--pairs 3] [--runs 100] [--rows 200000]
 
 (a) A tiny real run (teacher + distilled student on synthetic IMDB-shaped data), trained
     with the worker's StoreReporter writing to a store, and with a NullReporter, in
@@ -27,16 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import cpu_model  # bench/ is the script's folder, first on sys.path
+from bench.machine import cpu_model
+from kdcore.progress import NullReporter, ProgressEvent
+from kdcore.samples import tiny_config, write_synthetic_imdb  # the tests' tiny data and config
+from kdcore.store import RunStore
+from kdcore.worker.reporter import StoreReporter
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from kdcore.progress import NullReporter, ProgressEvent  # noqa: E402
-from kdcore.samples import tiny_config, write_synthetic_imdb  # noqa: E402  (the tests' tiny data and config)
-from kdcore.store import RunStore  # noqa: E402
-from kdcore.worker.reporter import StoreReporter  # noqa: E402
-
 RESULTS = ROOT / "bench" / "results" / "store.json"
 
 
@@ -126,7 +123,7 @@ def bench_curves(runs: int, rows: int, work: Path, repeats: int = 25) -> dict:
     per_run = rows // runs
     ids = []
     arms, names = ("teacher", "student", "scratch"), ("loss", "accuracy", "samples_per_s", "hard_loss")
-    for r in range(runs):
+    for _ in range(runs):
         run_id = store.create_run(tiny_config(Path("x.npz")))
         ids.append(run_id)
         batch = []

@@ -1,6 +1,6 @@
 """Where the n-gram teacher's training step goes: why it is not "a few minutes" on a CPU.
 
-    .venv/bin/python bench/ngram_step.py [--repeats 5] [--steps 20]
+    .venv/bin/python -m bench.ngram_step [--repeats 5] [--steps 20]
 
 Why: issue #8 reports 22-42 s per epoch for a fastText-style teacher; kdcore's default n-gram
 teacher (a 2^18 x 64 hashed-bigram table, 16.8 M floats) took 246-286 s per epoch. This
@@ -29,19 +29,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from machine import machine_line, write_results  # noqa: E402
-
-from kdcore.config import NgramSize  # noqa: E402
-from kdcore.engine.models import compile_classifier  # noqa: E402
-from kdcore.engine.teachers import build_ngram  # noqa: E402
+from bench.machine import machine_line, write_results
+from kdcore.config import NgramSize
+from kdcore.engine.families.ngram import build_ngram
+from kdcore.engine.models import compile_classifier
 
 VOCAB, LENGTH, DIM = 20_000, 400, 64
 

@@ -1,6 +1,6 @@
 """The n-gram teacher trained with a row-wise ("lazy") Adam: how fast, and is it as good?
 
-    .venv/bin/python bench/ngram_teacher.py [--variants lazy:32,lazy:128,adam:32] [--epochs 4] [--adam-epochs 1]
+    .venv/bin/python -m bench.ngram_teacher [--variants lazy:32,lazy:128,adam:32] [--epochs 4] [--adam-epochs 1]
 
 Why: ``ngram_step.py`` shows that a teacher step is slow because the 2^18-row bigram table
 is copied and fully updated by Adam at every step, and that an Adam which updates only the
@@ -23,21 +23,16 @@ import datetime as dt
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from machine import machine_line, write_results  # noqa: E402
-
-from kdcore.config import RunConfig, apply_overrides  # noqa: E402
-from kdcore.engine.data import load_split_views  # noqa: E402
-from kdcore.engine.models import compile_classifier  # noqa: E402
-from kdcore.engine.teachers import build_ngram  # noqa: E402
+from bench.machine import machine_line, write_results
+from kdcore.config import RunConfig, apply_overrides
+from kdcore.engine.data import load_split_views
+from kdcore.engine.families.ngram import build_ngram
+from kdcore.engine.models import compile_classifier
 
 
 def train(variant: str, batch: int, epochs: int, config: RunConfig, splits: Any) -> dict[str, Any]:

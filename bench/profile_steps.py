@@ -1,6 +1,6 @@
 """Where the time goes: step speed of the notebook's models per setting, on random tokens.
 
-    .venv/bin/python bench/profile_steps.py [--rows 512]
+    .venv/bin/python -m bench.profile_steps [--rows 512]
 
 Why: ``speed.py`` times whole phases, which mix compilation, validation and step speed.
 This isolates the settings kdcore chooses (XLA on or off, evaluation batch size, logits
@@ -16,25 +16,27 @@ import json
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import keras
+import numpy as np
+
+from kdcore.config import NOTEBOOK_STUDENT, NOTEBOOK_TEACHER
+from kdcore.engine.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller
+from kdcore.engine.models import build_classifier, compile_classifier
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from kdcore.config import NOTEBOOK_STUDENT, NOTEBOOK_TEACHER  # noqa: E402
-from kdcore.engine.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller  # noqa: E402
-from kdcore.engine.models import build_classifier, compile_classifier  # noqa: E402
-
 VOCAB, MAXLEN = 20000, 200
 
 
 def _twice(fn: Any, rows: int) -> tuple[float, float]:
-    """(first call seconds, samples/s of the second call)."""
+    """(first call seconds, samples/s of the second call).
+
+    Callers pass ``functools.partial`` rather than a lambda: it binds the loop's current model
+    and batch when it is made, where a lambda would read them when called.
+    """
     started = time.perf_counter()
     fn()
     first = time.perf_counter() - started
@@ -63,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         teacher = compile_classifier(build_classifier(NOTEBOOK_TEACHER, VOCAB, MAXLEN, "teacher"), 1e-3, jit)
         for batch in (32, 256, 1024):
             record("teacher forward (evaluate)", jit, batch,
-                   *_twice(lambda: teacher.evaluate(x, y, batch_size=batch, verbose=0), n))
-        record("teacher train", jit, 32, *_twice(lambda: teacher.fit(x, y, batch_size=32, verbose=0), n))
+                   *_twice(partial(teacher.evaluate, x, y, batch_size=batch, verbose=0), n))
+        record("teacher train", jit, 32, *_twice(partial(teacher.fit, x, y, batch_size=32, verbose=0), n))
         logits = teacher.predict(x, batch_size=256, verbose=0)
         for kind in ("scratch train", "distill train (cached logits)", "distill train (teacher per step)"):
             keras.utils.set_random_seed(1)
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit,
                               metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
                 inputs = x if live else {TOKENS: x, TEACHER_LOGITS: logits}
-            record(kind, jit, 32, *_twice(lambda: model.fit(inputs, y, batch_size=32, verbose=0), n))
+            record(kind, jit, 32, *_twice(partial(model.fit, inputs, y, batch_size=32, verbose=0), n))
     out = ROOT / "bench" / "results" / "profile_steps.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"rows": n, "results": rows, "load_after": os.getloadavg()}, indent=1))

@@ -1,7 +1,9 @@
-"""Dispatch ``bash run.sh bench NAME [ARGS]`` to the benchmark scripts in this folder.
+"""Dispatch ``bash run.sh bench NAME [ARGS]`` (``python -m bench.run NAME [ARGS]``) to a benchmark module.
 
 Why a dispatcher: one documented entry point (``run.sh bench``) while each benchmark stays a
-small script that also runs on its own (``.venv/bin/python bench/speed.py``).
+small module that also runs on its own (``.venv/bin/python -m bench.speed``, from the
+repository root). The benchmark replaces this process (``exec``), so it runs exactly as it
+would on its own: same interpreter, same working directory, its own ``sys.argv``.
 """
 
 from __future__ import annotations
@@ -11,18 +13,18 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {
-    "speed": ("speed.py", "kdcore vs the notebook's procedure: per-phase time, samples/s, peak RSS"),
-    "accuracy": ("accuracy.py", "teacher / distilled / scratch test accuracy over seeds, beside the notebook"),
-    "store": ("bench_store.py", "what metric streaming to the store costs training; curve read time"),
-    "ngram-step": ("ngram_step.py", "where the n-gram teacher's training step goes (table copy, dense Adam)"),
-    "ngram-teacher": ("ngram_teacher.py", "the n-gram teacher with a row-wise Adam: seconds per epoch, accuracy"),
+MODULES = {
+    "speed": ("speed", "kdcore vs the notebook's procedure: per-phase time, samples/s, peak RSS"),
+    "accuracy": ("accuracy", "teacher / distilled / scratch test accuracy over seeds, beside the notebook"),
+    "store": ("bench_store", "what metric streaming to the store costs training; curve read time"),
+    "ngram-step": ("ngram_step", "where the n-gram teacher's training step goes (table copy, dense Adam)"),
+    "ngram-teacher": ("ngram_teacher", "the n-gram teacher with a row-wise Adam: seconds per epoch, accuracy"),
 }
 
 
 def usage() -> str:
-    rows = "\n".join(f"  {name:13s} {desc}" for name, (_, desc) in SCRIPTS.items())
-    return f"usage: bash run.sh bench NAME [ARGS]   (ARGS go to the script; NAME --help lists them)\n{rows}"
+    rows = "\n".join(f"  {name:13s} {desc}" for name, (_, desc) in MODULES.items())
+    return f"usage: bash run.sh bench NAME [ARGS]   (ARGS go to the benchmark; NAME --help lists them)\n{rows}"
 
 
 def main(argv: list[str]) -> int:
@@ -30,15 +32,16 @@ def main(argv: list[str]) -> int:
         print(usage())
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
-    if name not in SCRIPTS:
+    if name not in MODULES:
         print(f"bench: unknown benchmark {name!r}\n{usage()}", file=sys.stderr)
         return 2
-    script = HERE / SCRIPTS[name][0]
-    if not script.is_file():
-        print(f"bench: {script.name} is not in this checkout", file=sys.stderr)
+    module = MODULES[name][0]
+    if not (HERE / f"{module}.py").is_file():
+        print(f"bench: {module}.py is not in this checkout", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.execv(sys.executable, [sys.executable, str(script), *rest])
+    # `bench` was importable here (from the working directory or PYTHONPATH); the exec'd
+    # interpreter inherits both, so `-m bench.<module>` resolves the same way.
+    os.execv(sys.executable, [sys.executable, "-m", f"bench.{module}", *rest])
     return 0  # not reached
 
 

@@ -1,13 +1,14 @@
 """Speed of kdcore against the notebook it replaces, side by side in one invocation.
 
-    .venv/bin/python bench/speed.py [--train 4000] [--test 4000] [--epochs 1] [--pairs 3] [--set k=v ...]
+    .venv/bin/python -m bench.speed [--train 4000] [--test 4000] [--epochs 1] [--pairs 3] [--set k=v ...]
 
 Why it is built this way:
 - Both sides get the same rows: ``kdcore.engine.data.load_splits`` with ``validate_on=test``, so
   kdcore trains on exactly the baseline's training slice (the notebook has no validation
   split) and *also* validates on the test slice after every epoch (extra work the notebook
   does not do; it is counted inside kdcore's fit phases). Everything else is kdcore's
-  default config (XLA on the CPU, logits once, evaluation batch 1024, keep-best, checkpoints).
+  default config (logits once, its evaluation batch, keep-best, checkpoints, and XLA as
+  ``train.jit_compile=auto`` decides: off on a CPU).
 - Each side runs in a fresh subprocess, so peak RSS and TensorFlow's state are per side,
   and the sides alternate (baseline, kdcore, baseline, ...) on this shared machine; the
   figures are medians over the pairs. The load average before and after is recorded.
@@ -42,10 +43,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import cpu_model  # bench/ is the script's folder, first on sys.path
+from bench.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 PHASES = ("teacher_fit", "teacher_logits", "distill_fit", "scratch_fit", "evaluation")
 FIT_ARMS = {"teacher_fit": "teacher", "distill_fit": "student", "scratch_fit": "scratch"}
@@ -62,8 +62,7 @@ def _data_config(args: argparse.Namespace) -> Any:
 
 
 def child_baseline(args: argparse.Namespace) -> dict[str, Any]:
-    from notebook_baseline import run_baseline
-
+    from bench.notebook_baseline import run_baseline
     from kdcore.engine.data import load_splits
 
     started = time.perf_counter()
@@ -107,12 +106,13 @@ def child_kdcore(args: argparse.Namespace) -> dict[str, Any]:
     import keras
 
     import kdcore.engine.pipeline as pipeline
+    import kdcore.engine.teacher as teacher_step  # the step that calls teacher_logits
     from kdcore.config import RunConfig, TrainConfig, apply_overrides
 
     config = apply_overrides(RunConfig(data=_data_config(args), train=TrainConfig(epochs=args.epochs)), args.set)
     clock = _Clock()
     keras.Model.evaluate = clock.wrap("evaluate", keras.Model.evaluate)
-    pipeline.teacher_logits = clock.wrap("logits", pipeline.teacher_logits)
+    teacher_step.teacher_logits = clock.wrap("logits", teacher_step.teacher_logits)
     with tempfile.TemporaryDirectory(prefix="kdbench-") as home:  # fresh home: the teacher is trained
         started = time.perf_counter()
         summary = pipeline.run_experiment(config, Path(home) / "run", clock, home=Path(home), tick_interval=0.5)
@@ -161,8 +161,6 @@ def _timeline(clock: _Clock, started: float) -> list[tuple[float, str]]:
 
 
 def run_child(args: argparse.Namespace) -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, str(ROOT / "bench"))
     out = child_baseline(args) if args.child == "baseline" else child_kdcore(args)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     Path(args.out).write_text(json.dumps(out, indent=1, default=str))
@@ -183,14 +181,14 @@ def machine() -> dict[str, Any]:
 
 def spawn(side: str, args: argparse.Namespace, workdir: Path, index: int) -> dict[str, Any]:
     out = workdir / f"{side}-{index}.json"
-    cmd = [sys.executable, __file__, "--child", side, "--out", str(out), "--train", str(args.train),
+    cmd = [sys.executable, "-m", "bench.speed", "--child", side, "--out", str(out), "--train", str(args.train),
            "--test", str(args.test), "--maxlen", str(args.maxlen), "--epochs", str(args.epochs)]
     for item in args.set:
         cmd += ["--set", item]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)  # ROOT: where `bench` imports
     if proc.returncode != 0:
         raise RuntimeError(f"{side} run {index} failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     result = json.loads(out.read_text())
@@ -227,10 +225,10 @@ def _f(value: float | None, fmt: str = "{:,.1f}") -> str:
     return "n/a" if value is None else fmt.format(value)
 
 
-def markdown(report: dict[str, Any]) -> str:
-    b, k = report["baseline"], report["kdcore"]
+def _header(report: dict[str, Any]) -> list[str]:
+    """What ran where: the machine, the slice and how the figures were taken, with the load beside them."""
     m, a = report["machine"], report["args"]
-    lines = [
+    return [
         "# Speed: kdcore vs the notebook's procedure",
         "",
         f"{report['date']} · {m['cpu']} ({m['cores']} cores) · Python {m['python']}, TensorFlow {m['tensorflow']}, "
@@ -239,7 +237,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"notebook sizes, batch 32; median of {a['pairs']} interleaved pairs, each side in a fresh process.",
         f"Load average (1 min) before {report['load_before'][0]:.2f}, after {report['load_after'][0]:.2f} "
         f"(the machine was shared; per-run load is in speed.json).",
-        "",
+    ]
+
+
+def _phase_table(b: dict[str, Any], k: dict[str, Any]) -> list[str]:
+    """Whole phases as a user waits for them (compilation included), and the end-to-end speed-up."""
+    lines = [
         "| phase | notebook s | kdcore s | notebook samples/s | kdcore samples/s | speed-up |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -250,8 +253,12 @@ def markdown(report: dict[str, Any]) -> str:
                      f" | {_f(k['samples_per_s'][phase], '{:,.0f}')} | {speedup} |")
     lines.append(f"| **end to end** | {_f(b['end_to_end'])} | {_f(k['end_to_end'])} | | | "
                  f"**{b['end_to_end'] / k['end_to_end']:.2f}x** |")
-    lines += [
-        "",
+    return lines
+
+
+def _steady_table(b: dict[str, Any], k: dict[str, Any]) -> list[str]:
+    """Step speed without tracing and compilation, which the whole-phase table mixes in."""
+    lines = [
         "Steady state (median samples/s over 0.5 s windows, first window of each epoch left out: it holds "
         "tracing and XLA compilation):",
         "",
@@ -262,22 +269,29 @@ def markdown(report: dict[str, Any]) -> str:
         bs, ks = b["steady_samples_per_s"][phase], k["steady_samples_per_s"][phase]
         ratio = f"{ks / bs:.2f}x" if bs and ks else "n/a"
         lines.append(f"| {phase.replace('_', ' ')} | {_f(bs, '{:,.0f}')} | {_f(ks, '{:,.0f}')} | {ratio} |")
-    goal_lines = []
+    return lines
+
+
+def _goal_lines(report: dict[str, Any]) -> list[str]:
+    lines = ["Goals:"]
     for key, goal in GOALS.items():
         got = report["speedups"][key]
-        goal_lines.append(f"- {key.replace('_', ' ')}: {got:.2f}x (goal >= {goal}x): {'met' if got >= goal else 'NOT met'}")
-    lines += [
-        "",
-        "Goals:",
-        *goal_lines,
-        "",
+        verdict = "met" if got >= goal else "NOT met"
+        lines.append(f"- {key.replace('_', ' ')}: {got:.2f}x (goal >= {goal}x): {verdict}")
+    return lines
+
+
+def _footer(report: dict[str, Any]) -> list[str]:
+    """Memory, wall time with the import, accuracy as a sanity check, and what each side's phases include."""
+    b, k, a = report["baseline"], report["kdcore"], report["args"]
+    bt, kt = b["test_accuracy"], k["test_accuracy"]
+    return [
         f"Peak RSS: notebook {_f(b['peak_rss_mb'], '{:,.0f}')} MB, kdcore {_f(k['peak_rss_mb'], '{:,.0f}')} MB. "
         f"Process wall time (with TensorFlow's import): notebook {_f(b['process_seconds'])} s, "
         f"kdcore {_f(k['process_seconds'])} s.",
-        f"Test accuracy (median; {a['epochs']} epoch(s), small slice, not an accuracy result): notebook teacher/student/"
-        f"scratch {b['test_accuracy']['teacher']:.3f} / {b['test_accuracy']['student']:.3f} / "
-        f"{b['test_accuracy']['scratch']:.3f}; kdcore {k['test_accuracy']['teacher']:.3f} / "
-        f"{k['test_accuracy']['student']:.3f} / {k['test_accuracy']['scratch']:.3f}.",
+        f"Test accuracy (median; {a['epochs']} epoch(s), small slice, not an accuracy result): "
+        f"notebook teacher/student/scratch {bt['teacher']:.3f} / {bt['student']:.3f} / {bt['scratch']:.3f}; "
+        f"kdcore {kt['teacher']:.3f} / {kt['student']:.3f} / {kt['scratch']:.3f}.",
         "",
         "How to read it: kdcore's fit phases include its per-epoch validation on the test slice (batch "
         f"{report['runs']['kdcore'][0]['config']['train']['eval_batch_size']}) and "
@@ -287,7 +301,13 @@ def markdown(report: dict[str, Any]) -> str:
         "(kdcore's also model saving); TensorFlow's import is excluded. kdcore config overrides: "
         f"{', '.join(a['set']) or 'none'} (data.validate_on=test so both sides train on the same rows).",
     ]
-    return "\n".join(lines) + "\n"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """``speed.md``: the header, the two tables, the goals and how to read them, one blank line apart."""
+    b, k = report["baseline"], report["kdcore"]
+    sections = [_header(report), _phase_table(b, k), _steady_table(b, k), _goal_lines(report), _footer(report)]
+    return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

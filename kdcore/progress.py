@@ -3,6 +3,7 @@
 The pipeline knows nothing of SQLite, Streamlit or terminals: it emits
 :class:`ProgressEvent` objects to a :class:`Reporter` and asks it, between batches,
 whether to stop. The CLI prints them, the worker stores them, tests record them.
+An event's ``arm`` is named as :mod:`kdcore.arms` says (``student@1`` for a second seed).
 """
 
 from __future__ import annotations
@@ -13,21 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TextIO
 
-#: The three arms of an experiment. With ``train.seeds > 1`` the extra student/scratch
-#: pairs are named ``student@1``, ``scratch@1``, ... (seed index after the ``@``).
-ARMS = ("teacher", "student", "scratch")
-
 EventKind = Literal["arm_start", "tick", "epoch_end", "arm_end", "log"]
-
-
-def arm_name(base: str, seed_index: int) -> str:
-    """``student`` for the first seed, ``student@2`` for the third."""
-    return base if seed_index == 0 else f"{base}@{seed_index}"
-
-
-def arm_base(arm: str) -> str:
-    """``student@2`` -> ``student``: the role, for colours and grouping."""
-    return arm.split("@", 1)[0]
 
 
 class RunCancelled(Exception):

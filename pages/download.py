@@ -5,6 +5,7 @@ Files are read when a button is clicked (a callable as ``data``), not on every r
 
 import streamlit as st
 
+from kdcore.results import RunSummary
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import files as ui_files
 from kdcore.ui.format import fmt_bytes, fmt_pct
@@ -32,7 +33,7 @@ files = ui_files.available_artifacts(run_id)
 if record.status != "succeeded":
     st.warning(f"This run {record.status}; only what it saved before stopping is offered.", icon=":material/warning:")
 
-student_acc = ((record.summary or {}).get("arms", {}).get("student") or {}).get("test_accuracy")
+student_acc = RunSummary.from_dict(record.summary).arm("student").test_accuracy
 st.markdown(f"**{record.name or run_id}** · distilled student, test accuracy **{fmt_pct(student_acc)}**")
 
 c1, c2, c3 = st.columns(3)

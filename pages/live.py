@@ -4,6 +4,8 @@ import time
 
 import streamlit as st
 
+from kdcore.arms import arm_label
+from kdcore.results import RunSummary
 from kdcore.ui import charts
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import progress as ui_progress
@@ -36,7 +38,7 @@ if record is None:  # deleted between the list and now
 
 head, actions = st.columns([4, 1], vertical_alignment="bottom")
 head.markdown(f"### {record.name or run_id}\n{status_badge(record.status)} `{run_id}`"
-              f" · device: **{record.device or (record.summary or {}).get('device') or 'not known yet'}**")
+              f" · device: **{record.device or RunSummary.from_dict(record.summary).device or 'not known yet'}**")
 if not record.finished:
     if record.cancel_requested:
         actions.button("Cancelling…", key="live.cancel", disabled=True, width="stretch")
@@ -63,10 +65,10 @@ def live_panel(run_id: str, was_finished: bool) -> None:
 
     cols = st.columns(4)
     if current.finished and current.summary:
-        for col, (label, value, delta) in zip(cols, ui_tables.result_metrics(current.summary)):
+        for col, (label, value, delta) in zip(cols, ui_tables.result_metrics(RunSummary.from_dict(current.summary))):
             col.metric(label, value, delta=delta)
     else:
-        cols[0].metric("Current arm", charts.arm_label(current.arm) if current.arm else "–")
+        cols[0].metric("Current arm", arm_label(current.arm) if current.arm else "–")
         cols[1].metric("Epoch", f"{current.epoch + 1}/{current.epochs}"
                        if current.epoch is not None and current.epochs else "–")
         cols[2].metric("Samples/s", f"{speed:,.0f}" if speed else "–")
@@ -102,18 +104,18 @@ live_panel(run_id, record.finished)
 
 if record.finished and record.summary:
     st.subheader("Results", divider="gray")
-    summary = record.summary
-    if summary.get("verdict"):
-        st.info(summary["verdict"], icon=":material/lightbulb:")
+    summary = RunSummary.from_dict(record.summary)
+    if summary.verdict:
+        st.info(summary.verdict, icon=":material/lightbulb:")
     table, bars_col = st.columns([3, 2])
     table.dataframe(ui_tables.summary_frame(summary), hide_index=True, key="live.summary")
     for line in ui_tables.seed_lines(summary):
         table.markdown(f"- {line}")
     bars_col.plotly_chart(charts.accuracy_bars_figure(summary), key="live.bars")
     notes = []
-    if summary.get("total_seconds") is not None:
-        notes.append(f"total time {fmt_duration(summary['total_seconds'])}")
-    if summary.get("teacher_reused"):
+    if summary.total_seconds is not None:
+        notes.append(f"total time {fmt_duration(summary.total_seconds)}")
+    if summary.teacher_reused:
         notes.append("the teacher was reused from an earlier run")
     if notes:
         st.caption("; ".join(notes).capitalize() + ".")

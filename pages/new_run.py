@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from kdcore.arms import arm_label
 from kdcore.ui import entry as ui_entry
-from kdcore.ui.charts import arm_label
 from kdcore.ui.form import (
     CUSTOM_PRESET,
+    DEFAULT_FAMILY,
     FAMILY_CAPTIONS,
     FAMILY_LABELS,
     FAMILY_SHOWN,
@@ -18,6 +19,7 @@ from kdcore.ui.form import (
     family_values,
     field_help,
     form_key,
+    is_list_field,
     matching_preset,
     prepare_form_state,
     preset_values,
@@ -75,7 +77,8 @@ st.title("New run")
 st.caption("Train a teacher, distil it into a small student, and train the same student from scratch "
            "as the baseline. Nothing is queued until you press **Launch**.")
 if prefilled_from:
-    st.info(f"Pre-filled from run `{prefilled_from}`. Change what you like, then launch.", icon=":material/content_copy:")
+    st.info(f"Pre-filled from run `{prefilled_from}`. Change what you like, then launch.",
+            icon=":material/content_copy:")
 
 form, side = st.columns([5, 2], gap="large")
 
@@ -110,7 +113,7 @@ with form:
             locked = role == "teacher" and reuse
             col.selectbox("Preset", role_presets(role), key=PRESET_KEY + role, format_func=PRESET_LABELS.get,
                           on_change=apply_preset, args=(role,), disabled=locked)
-            family = "recurrent"
+            family = DEFAULT_FAMILY
             if role == "teacher":
                 family = col.selectbox(FIELD_LABELS["teacher.family"], list(FAMILY_LABELS), key=K("teacher.family"),
                                        format_func=FAMILY_LABELS.get, on_change=family_chosen, disabled=locked,
@@ -118,7 +121,7 @@ with form:
             col.caption(FAMILY_CAPTIONS[family])
             for name in role_fields(role, family):
                 path = f"{role}.{name}"
-                if name == "kernel_sizes":
+                if is_list_field(family, name):
                     col.text_input(FIELD_LABELS[path], key=K(path), on_change=size_edited, args=(role,),
                                    disabled=locked, help=field_help(path, family), placeholder="e.g. 3, 4, 5")
                     continue

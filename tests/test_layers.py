@@ -11,8 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 #: ``lint-imports`` as this interpreter runs it (the console script next to it may not be on PATH).

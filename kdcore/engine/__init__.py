@@ -2,4 +2,12 @@
 
 Layer: the only part of kdcore that imports Keras or TensorFlow. It runs in the worker's
 process (or a CLI ``run`` in the foreground), never in the dashboard's.
+
+- ``pipeline``: :func:`run_experiment`, the order of a run's steps (teacher, then each seed's
+  distilled student and scratch twin, then the summary).
+- ``context``: what every step shares, and the one sequence each arm goes through.
+- ``teacher``, ``students``, ``baselines``: the steps (train, reuse, publish to the caches).
+- ``families/``: one builder per model family (the registry is ``kdcore.config.families``).
+- ``models``, ``distill``, ``training``, ``augment``, ``optimizers``, ``data``: the parts.
+- ``device``, ``files``, ``run_files``: the device, atomic writes, a run's own files.
 """

@@ -22,6 +22,7 @@ epoch ends, and a resumed arm must see the batches it would have seen.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import keras
@@ -108,3 +109,7 @@ class AugmentedBatches(keras.utils.PyDataset):
     def fit_arguments(self, epochs: int) -> dict[str, Any]:
         """What ``fit`` needs beside this dataset to run the remaining epochs (the order is already shuffled)."""
         return {"steps_per_epoch": self.steps, "epochs": epochs, "initial_epoch": self.first_epoch, "shuffle": False}
+
+
+#: An arm's augmented transfer set: the batches from a given first epoch on (a resumed arm starts later).
+EpochBatches = Callable[[int], AugmentedBatches]

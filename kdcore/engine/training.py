@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
+from kdcore.engine.files import atomic_save_weights, atomic_write_text
 from kdcore.progress import ProgressEvent, Reporter, RunCancelled
 
 if TYPE_CHECKING:
-    from kdcore.engine.augment import AugmentedBatches
+    from kdcore.engine.augment import EpochBatches
 
 TRAIN_KEYS = ("loss", "accuracy", "hard_loss", "distill_loss")
 
@@ -45,7 +44,7 @@ class ArmState:
 
 
 class ArmCheckpoint:
-    """Files of one arm under ``<run>/checkpoints``; every write is atomic (write, then rename)."""
+    """Files of one arm under ``<run>/checkpoints``; every write is atomic (:mod:`kdcore.engine.files`)."""
 
     def __init__(self, folder: Path, arm: str):
         self.folder = folder
@@ -65,7 +64,7 @@ class ArmCheckpoint:
         return ArmState(**json.loads(self.state_path.read_text()))
 
     def save_state(self, state: ArmState) -> None:
-        _atomic_write_text(self.state_path, json.dumps(asdict(state), indent=1))
+        atomic_write_text(self.state_path, json.dumps(asdict(state), indent=1))
 
     def save_epoch(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, state: ArmState,
                    improved: bool) -> None:
@@ -78,9 +77,9 @@ class ArmCheckpoint:
         if model.optimizer is not optimizer:
             raise RuntimeError(f"checkpoint of {self.arm}: the model must be compiled with the optimizer "
                                "that trains it, or its optimizer state would not be saved")
-        _atomic_save_weights(model, self.weights_path("last"))
+        atomic_save_weights(model, self.weights_path("last"))
         if improved:
-            _atomic_save_weights(model, self.weights_path("best"))
+            atomic_save_weights(model, self.weights_path("best"))
         self.save_state(state)
 
     def restore(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
@@ -96,18 +95,6 @@ class ArmCheckpoint:
     def clear_weights(self) -> None:
         for path in (self.weights_path("last"), self.weights_path("best")):
             path.unlink(missing_ok=True)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _atomic_save_weights(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))
-    model.save_weights(tmp)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -130,7 +117,7 @@ class ArmSpec:
     seed: int
     # Batches made anew each epoch (an augmented transfer set), from the first epoch to run;
     # then ``x`` and ``y`` only say how many rows an epoch has.
-    batches: Callable[[int], AugmentedBatches] | None = None
+    batches: EpochBatches | None = None
 
 
 class ArmCallback(keras.callbacks.Callback):

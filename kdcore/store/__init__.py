@@ -2,7 +2,8 @@
 
 Layer: above ``kdcore.config``; never imports Keras or TensorFlow (the UI reads it).
 ``schema`` creates and migrates the tables, ``records`` says what a row means, ``rows``
-turns progress events into rows, ``run_store`` holds the queries behind :class:`RunStore`.
+turns progress events into rows; :class:`RunStore` (``run_store``: runs, metrics, events)
+builds on ``workers`` (the workers table) and ``connection`` (a connection per thread).
 """
 
 from kdcore.store.run_store import (

@@ -2,8 +2,9 @@
 
 The file itself (tables, migrations, WAL mode, ``BEGIN IMMEDIATE`` write transactions) is
 :mod:`kdcore.store.schema`'s job, what a row means :mod:`kdcore.store.records`'s, and how a
-progress event becomes rows :mod:`kdcore.store.rows`'; this module holds the queries, behind
-:class:`RunStore`.
+progress event becomes rows :mod:`kdcore.store.rows`'; this module holds the queries on runs,
+metrics and events, behind :class:`RunStore`, which also carries the per-thread connections
+(:mod:`kdcore.store.connection`) and the workers table's queries (:mod:`kdcore.store.workers`).
 SQL uses ``?`` parameters only. ``RUN_STATUSES`` and ``FINISHED`` are defined with the table
 they constrain and importable from here.
 
@@ -14,15 +15,10 @@ pandas is imported only by :meth:`RunStore.curves`.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdcore import paths
@@ -30,7 +26,8 @@ from kdcore.config import RunConfig, config_from_dict
 from kdcore.progress import ProgressEvent
 from kdcore.store.records import SELECT_RUN, RunRecord, WorkerRecord, new_run_id
 from kdcore.store.rows import INSERT_EVENT, INSERT_METRIC, event_log_line, finite, metric_row
-from kdcore.store.schema import FINISHED, RUN_STATUSES, connect, ensure_schema, transaction
+from kdcore.store.schema import FINISHED, RUN_STATUSES
+from kdcore.store.workers import WorkerTable
 
 #: Importable from here, where they always were: records, row helpers and the schema's statuses.
 __all__ = ["DEFAULT_MAX_CRASHES", "DEFAULT_STALE_AFTER_S", "FINISHED", "RUN_STATUSES", "RunRecord", "RunStore",
@@ -50,53 +47,12 @@ _CURVE_DTYPES = {"arm": object, "kind": object, "epoch": "int64", "step": "int64
                  "name": object, "value": "float64", "t": "float64"}
 
 
-class RunStore:
+class RunStore(WorkerTable):
     """The queue, progress, metrics and logs of every run under one kdcore home.
 
     Safe to share between threads (each thread gets its own connection) and between
     processes (SQLite locking). Cheap to create: the schema is written once per file.
     """
-
-    def __init__(self, home: str | os.PathLike[str] | None = None):
-        self.home: Path = paths.home_dir(home)
-        self.path: Path = paths.store_path(self.home)
-        self.home.mkdir(parents=True, exist_ok=True)
-        paths.runs_dir(self.home).mkdir(exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._ensure_schema()
-
-    # -- connections and transactions -----------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction on this thread's connection (see :func:`kdcore.store.schema.transaction`)."""
-        return transaction(self._conn())
-
-    def _ensure_schema(self) -> None:
-        ensure_schema(self._conn(), self.path)
-
-    def close(self) -> None:
-        """Close every connection this store opened (in any thread)."""
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
-
-    def __enter__(self) -> RunStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- submitting and reading runs ----------------------------------------------------
     def create_run(self, config: RunConfig | dict, run_id: str | None = None) -> str:
@@ -386,55 +342,3 @@ class RunStore:
                 tx.execute(INSERT_EVENT, (run_id, now, "requeue" if status == "queued" else status, None, None,
                                            text))
         return [r[0] for r in rows]
-
-    def local_runs(self, host: str, silent_for_s: float) -> list[tuple[str, int]]:
-        """(run id, worker pid) of running runs held by workers on ``host`` that have not
-        heartbeated for ``silent_for_s`` seconds: the caller checks whether those pids live."""
-        rows = self._conn().execute(
-            "SELECT runs.id, workers.pid FROM runs JOIN workers ON runs.worker_id = workers.id "
-            "WHERE runs.status = 'running' AND workers.host = ? AND COALESCE(runs.heartbeat_at, 0) < ?",
-            (host, time.time() - silent_for_s)).fetchall()
-        return [(r[0], r[1]) for r in rows]
-
-    # -- workers ---------------------------------------------------------------------------
-    def register_worker(self, worker_id: str, *, devices: str | None = None, pid: int | None = None) -> None:
-        now = time.time()
-        with self._tx() as tx:
-            tx.execute(
-                "INSERT INTO workers (id, host, pid, devices, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, stopped_at = NULL",
-                (worker_id, socket.gethostname(), pid if pid is not None else os.getpid(), devices, now, now),
-            )
-
-    def heartbeat_worker(self, worker_id: str) -> None:
-        self._conn().execute("UPDATE workers SET heartbeat_at = ? WHERE id = ?", (time.time(), worker_id))
-
-    def stop_worker(self, worker_id: str) -> None:
-        now = time.time()
-        self._conn().execute("UPDATE workers SET stopped_at = ?, heartbeat_at = ?, run_id = NULL WHERE id = ?",
-                             (now, now, worker_id))
-
-    def workers(self, alive_within_s: float | None = None) -> list[WorkerRecord]:
-        """Registered workers, newest first; with ``alive_within_s``, only running ones that
-        heartbeated within that many seconds."""
-        sql = "SELECT id, host, pid, devices, started_at, heartbeat_at, stopped_at, run_id FROM workers"
-        params: tuple = ()
-        if alive_within_s is not None:
-            sql += " WHERE stopped_at IS NULL AND heartbeat_at >= ?"
-            params = (time.time() - alive_within_s,)
-        rows = self._conn().execute(sql + " ORDER BY started_at DESC", params).fetchall()
-        return [WorkerRecord(*r) for r in rows]
-
-    def claim_meta(self, key: str, fresh_within_s: float) -> bool:
-        """Set ``key`` to now unless it was set within ``fresh_within_s``; True if this call set it.
-
-        A cross-process "only one of us does this" (e.g. spawning the local worker).
-        """
-        now = time.time()
-        with self._tx() as tx:
-            row = tx.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            if row is not None and now - float(row[0]) < fresh_within_s:
-                return False
-            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-                       "excluded.value", (key, repr(now)))
-        return True

@@ -4,32 +4,28 @@ The colours are fixed (not Plotly's cycle) so that "orange is the distilled stud
 the live page, in run comparisons and in screenshots alike; they come from the Okabe-Ito
 palette, which stays distinguishable for colour-blind readers. Training curves (logging
 ticks) are solid, validation curves (one point per epoch) dashed, on the fractional-epoch
-axis the store records, so both kinds of row share an x axis.
+axis the store records, so both kinds of row share an x axis. Arms are named, labelled and
+ordered by :mod:`kdcore.arms`; only their colours are presentation, and live here.
 
-Pure functions of DataFrames: no Streamlit, no TensorFlow, easy to test.
+Pure functions of DataFrames and run summaries: no Streamlit, no TensorFlow, easy to test.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from kdcore.progress import ARMS, arm_base
+from kdcore.arms import arm_base, arm_label, is_extra_seed, sorted_arms
+from kdcore.results import RunSummary
 
 #: Fixed colour per arm role (Okabe-Ito blue, vermillion, bluish green).
 ARM_COLORS: dict[str, str] = {
     "teacher": "#0072B2",
     "student": "#D55E00",
     "scratch": "#009E73",
-}
-#: How an arm role is named to a person.
-ARM_LABELS: dict[str, str] = {
-    "teacher": "Teacher",
-    "student": "Distilled student",
-    "scratch": "Scratch student",
 }
 _FALLBACK_COLOR = "#7F7F7F"
 #: Line styles that tell runs apart in a comparison (colour stays the arm's).
@@ -44,24 +40,6 @@ TRAIN_LOSS_OF = {"student": "hard_loss"}
 def arm_color(arm: str) -> str:
     """The colour of an arm's role; ``student@1`` shares the student's colour."""
     return ARM_COLORS.get(arm_base(arm), _FALLBACK_COLOR)
-
-
-def arm_label(arm: str) -> str:
-    """``student@1`` -> ``Distilled student (seed 2)``: seeds counted from 1 for people."""
-    base, _, seed = arm.partition("@")
-    label = ARM_LABELS.get(base, base)
-    return f"{label} (seed {int(seed) + 1})" if seed.isdigit() else label
-
-
-def arm_sort_key(arm: str) -> tuple[int, int, str]:
-    """Teacher, student, scratch, then the extra seeds in the same role order."""
-    base, _, seed = arm.partition("@")
-    role = ARMS.index(base) if base in ARMS else len(ARMS)
-    return (int(seed) if seed.isdigit() else 0, role, arm)
-
-
-def sorted_arms(arms: Iterable[str]) -> list[str]:
-    return sorted(set(arms), key=arm_sort_key)
 
 
 def _layout(fig: go.Figure, title: str, y_title: str, *, percent: bool, height: int) -> go.Figure:
@@ -110,7 +88,7 @@ def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380) -> go.
     for arm in sorted_arms(curves["arm"]):
         rows = curves[curves["arm"] == arm]
         color = arm_color(arm)
-        extra_seed = "@" in arm
+        extra_seed = is_extra_seed(arm)
         opacity = 0.5 if extra_seed else 1.0
         label = arm_label(arm)
         train_name = TRAIN_LOSS_OF.get(arm_base(arm), metric) if metric == "loss" else metric
@@ -153,7 +131,7 @@ def compare_figure(curves_by_run: Mapping[str, pd.DataFrame], metric: str = "val
         if curves is None or curves.empty:
             continue
         rows = curves[(curves["kind"] == "epoch") & (curves["name"] == metric)]
-        for arm in sorted_arms(a for a in rows["arm"] if "@" not in a):
+        for arm in sorted_arms(a for a in rows["arm"] if not is_extra_seed(a)):
             arm_rows = rows[rows["arm"] == arm].sort_values("fraction")
             fig.add_trace(go.Scatter(
                 x=arm_rows["fraction"].to_numpy(), y=arm_rows["value"].to_numpy(),
@@ -167,18 +145,16 @@ def compare_figure(curves_by_run: Mapping[str, pd.DataFrame], metric: str = "val
     return fig
 
 
-def accuracy_bars_figure(summary: Mapping[str, object], *, height: int = 300) -> go.Figure:
+def accuracy_bars_figure(summary: RunSummary, *, height: int = 300) -> go.Figure:
     """Horizontal bars of each arm's test accuracy from a run summary (fixed colours)."""
-    arms = summary.get("arms") if isinstance(summary, Mapping) else None
     fig = go.Figure()
     _layout(fig, "Test accuracy", "", percent=False, height=height)
     fig.update_layout(hovermode="closest", showlegend=False, xaxis_title="test accuracy")
-    if not isinstance(arms, Mapping) or not arms:
-        return _empty(fig, "No test results")
-    names = [a for a in sorted_arms(arms) if isinstance(arms[a], Mapping) and arms[a].get("test_accuracy") is not None]
+    tested = {name: summary.arm(name).test_accuracy for name in summary.arm_names()}
+    names = [name for name, accuracy in tested.items() if accuracy is not None]
     if not names:
         return _empty(fig, "No test results")
-    values = [float(arms[a]["test_accuracy"]) for a in names]
+    values = [float(tested[a]) for a in names]
     fig.add_trace(go.Bar(
         x=values, y=[arm_label(a) for a in names], orientation="h",
         marker={"color": [arm_color(a) for a in names]},

@@ -13,14 +13,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdcore.paths import run_dir, validate_run_id
+from kdcore.paths import RUN_ARTIFACTS, run_dir, validate_run_id
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Files a run may offer, and nothing else: names come from this list, never from a request.
-ARTIFACTS = ("config.json", "summary.json", "metrics.csv", "student.keras", "student.weights.h5",
-             "teacher.keras", "scratch.keras")
+ARTIFACTS = RUN_ARTIFACTS
 
 
 def artifact_path(run_id: str, filename: str, home: str | Path | None = None) -> Path:

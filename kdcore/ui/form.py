@@ -2,7 +2,9 @@
 
 Widget keys are the config fields' dotted paths (``form.distill.alpha``), so a validation
 problem maps straight back to its widget; labels, presets and the parameter estimate the
-form shows live here too. No Streamlit and no TensorFlow: the page draws, this converts.
+form shows live here too. What the form knows of each model family (its label, caption, size
+fields and presets) it reads from the family registry, ``kdcore.config.FAMILIES``, so a new family
+appears here without an edit. No Streamlit and no TensorFlow: the page draws, this converts.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdcore.config import (
-    FAMILY_DEFAULT_SIZES,
-    FAMILY_RECIPES,
+    DEFAULT_FAMILY,
+    FAMILIES,
     LATER_FIELDS,
+    PRESETS,
     SIZE_PRESETS,
-    TEACHER_FAMILIES,
     ConfigError,
-    RecurrentSize,
     RunConfig,
     config_from_dict,
-    family_of,
+    field_description,
     get_path,
     param_count,
+    parse_size,
+    presets_for,
     switched_recipe,
 )
 
@@ -31,7 +34,8 @@ from kdcore.config import (
 #: so a validation problem (``student.lstm_units: ...``) maps straight back to its widget.
 FORM_PREFIX = "form."
 
-#: Config path -> label a person sees. Also the list of fields the form edits.
+#: Config path -> label a person sees. Also the list of fields the form edits; the models' size
+#: fields are every family's ``form_fields`` (a field several families share has one label).
 FIELD_LABELS: dict[str, str] = {
     "name": "Run name",
     "data.path": "Data file",
@@ -43,19 +47,9 @@ FIELD_LABELS: dict[str, str] = {
     "data.validate_on": "Validate on",
     "data.teacher_maxlen": "Teacher · review length (tokens)",
     "teacher.family": "Teacher · family",
-    "teacher.embedding_dim": "Teacher · embedding dim",
-    "teacher.lstm_units": "Teacher · LSTM units",
-    "teacher.gru_units": "Teacher · GRU units",
-    "teacher.bigram_buckets": "Teacher · bigram buckets",
-    "teacher.filters": "Teacher · filters per width",
-    "teacher.kernel_sizes": "Teacher · kernel widths",
-    "teacher.embedding_dropout": "Teacher · embedding dropout",
-    "teacher.dropout": "Teacher · dropout",
-    "student.embedding_dim": "Student · embedding dim",
-    "student.lstm_units": "Student · LSTM units",
-    "student.gru_units": "Student · GRU units",
-    "student.embedding_dropout": "Student · embedding dropout",
-    "student.dropout": "Student · dropout",
+    **{f"teacher.{name}": f"Teacher · {label}" for entry in FAMILIES.values()
+       for name, label in entry.form_fields.items()},
+    **{f"student.{name}": f"Student · {label}" for name, label in FAMILIES[DEFAULT_FAMILY].form_fields.items()},
     "distill.alpha": "Alpha",
     "distill.temperature": "Temperature",
     "distill.scale_t2": "T² scaling",
@@ -83,32 +77,29 @@ FIELD_LABELS: dict[str, str] = {
 #: Fields where an empty widget means "not set" (None) rather than an empty string.
 _EMPTY_IS_NONE = {"data.path", "teacher_from"}
 #: Size fields of each family, in the order the form shows them (the family itself excluded).
-FAMILY_FIELDS: dict[str, tuple[str, ...]] = {
-    family: tuple(name for name in cls.model_fields if name != "family") for family, cls in TEACHER_FAMILIES.items()
-}
-SIZE_FIELDS = FAMILY_FIELDS["recurrent"]
-FAMILY_LABELS = {"recurrent": "Recurrent (BiLSTM + BiGRU, the notebook's)",
-                 "ngram": "Bag of n-grams (fastText-style)", "conv": "Convolutional (Conv1D widths)"}
-FAMILY_CAPTIONS = {
-    "recurrent": "Embedding → BiLSTM → BiGRU → Dense(2). LSTM and GRU units are per direction.",
-    "ngram": "Unigram + hashed-bigram embeddings, averaged over the review → Dense(2).",
-    "conv": "Embedding → one Conv1D per kernel width → max over time → Dense(2).",
-}
+FAMILY_FIELDS: dict[str, tuple[str, ...]] = {name: tuple(entry.form_fields) for name, entry in FAMILIES.items()}
+SIZE_FIELDS = FAMILY_FIELDS[DEFAULT_FAMILY]
+FAMILY_LABELS = {name: entry.label for name, entry in FAMILIES.items()}
+FAMILY_CAPTIONS = {name: entry.caption for name, entry in FAMILIES.items()}
 CUSTOM_PRESET = "custom"
-PRESET_LABELS = {CUSTOM_PRESET: "Custom", "notebook-teacher": "Notebook teacher",
-                 "notebook-student": "Notebook student", "tiny": "Tiny (for tests)", "ngram": "N-gram teacher",
-                 "conv": "Conv teacher", "tiny-ngram": "Tiny n-gram (for tests)", "tiny-conv": "Tiny conv (for tests)"}
+PRESET_LABELS = {CUSTOM_PRESET: "Custom", **{name: f"{preset.label} (for tests)" if preset.for_tests else preset.label
+                                            for name, preset in PRESETS.items()}}
 
 
 def role_presets(role: str) -> list[str]:
-    """Presets offered for a role: every family for the teacher, recurrent ones for the student."""
-    names = [n for n, size in SIZE_PRESETS.items() if role == "teacher" or size.family == "recurrent"]
-    return [CUSTOM_PRESET, *names]
+    """Presets offered for a role (as the config accepts them), after the form's own ``custom``."""
+    return [CUSTOM_PRESET, *presets_for(role)]
 
 
 def role_fields(role: str, family: str | None) -> tuple[str, ...]:
     """The size fields the form shows (and submits) for a role as its family stands."""
-    return FAMILY_FIELDS.get(family or "recurrent", SIZE_FIELDS) if role == "teacher" else SIZE_FIELDS
+    return FAMILY_FIELDS.get(family or DEFAULT_FAMILY, SIZE_FIELDS) if role == "teacher" else SIZE_FIELDS
+
+
+def is_list_field(family: str | None, name: str) -> bool:
+    """Whether a size field holds a list (a conv teacher's kernel widths): the form shows it as text, ``3, 4, 5``."""
+    field = FAMILIES[family or DEFAULT_FAMILY].size.model_fields.get(name)
+    return field is not None and getattr(field.annotation, "__origin__", None) in (tuple, list)
 
 
 def form_key(path: str) -> str:
@@ -147,42 +138,29 @@ def family_values(family: str, current: Mapping[str, Any] | None = None, previou
     A recipe field the user changed (it no longer holds the ``previous`` family's recipe
     value) keeps its value, as ``apply_overrides`` does on the command line.
     """
-    size = FAMILY_DEFAULT_SIZES[family].model_dump()
-    values = {form_key(f"teacher.{name}"): _widget_value(f"teacher.{name}", size[name]) for name in size}
-    shown = {path: current[form_key(path)] for path in FAMILY_RECIPES[family] if form_key(path) in (current or {})}
+    entry = FAMILIES[family]
+    size = entry.default_size.model_dump()
+    values = {form_key(f"teacher.{name}"): _widget_value(size[name]) for name in size}
+    shown = {path: current[form_key(path)] for path in entry.recipe if form_key(path) in (current or {})}
     maxlen = (current or {}).get(form_key("data.maxlen"))
     changes = switched_recipe(previous or "", family, shown, maxlen, maxlen)
     values.update({form_key(path): value for path, value in changes.items()})
     return values
 
 
-def _widget_value(path: str, value: Any) -> Any:
-    """Kernel widths show as editable text, ``3, 4, 5``."""
-    if path == "teacher.kernel_sizes" and isinstance(value, (list, tuple)):
+def _widget_value(value: Any) -> Any:
+    """A list of sizes (a conv teacher's kernel widths) shows as editable text, ``3, 4, 5``; its size model reads it."""
+    if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return value
 
 
-def field_help(path: str, family: str = "recurrent") -> str:
+def field_help(path: str, family: str | None = DEFAULT_FAMILY) -> str:
     """The config field's own description, so the form's help and the schema never disagree.
 
     Teacher fields are described as the shown ``family`` defines them.
     """
-    from pydantic import BaseModel
-
-    model: type[BaseModel] = RunConfig
-    parts = path.split(".")
-    if parts[0] == "teacher" and len(parts) == 2:  # a union of families: the shown one, else any that has it
-        owners = [TEACHER_FAMILIES.get(family, RecurrentSize)] + list(TEACHER_FAMILIES.values())
-        owners = [cls for cls in owners if parts[1] in cls.model_fields]
-        return (owners[0].model_fields[parts[1]].description or "") if owners else ""
-    for part in parts[:-1]:
-        annotation = model.model_fields[part].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return ""
-        model = annotation
-    field = model.model_fields.get(parts[-1])
-    return (field.description or "") if field else ""
+    return field_description(path, family or DEFAULT_FAMILY)
 
 
 def prepare_form_state(state: MutableMapping[str, Any]) -> str | None:
@@ -228,8 +206,8 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
     field's default, rather than an error; a field stored as None stays empty ("same as ...").
     """
     defaults = RunConfig().model_dump()
-    for size in FAMILY_DEFAULT_SIZES.values():  # fields of the other families, for when the user switches
-        defaults["teacher"] = {**size.model_dump(), **defaults["teacher"]}
+    for entry in FAMILIES.values():  # fields of the other families, for when the user switches
+        defaults["teacher"] = {**entry.default_size.model_dump(), **defaults["teacher"]}
     given = config.model_dump() if isinstance(config, RunConfig) else dict(config or {})
     values: dict[str, Any] = {}
     for path in FIELD_LABELS:
@@ -238,14 +216,14 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
             value = LATER_FIELDS[path] if path in LATER_FIELDS else get_path(defaults, path)
         if path in _EMPTY_IS_NONE and value is None:
             value = ""  # not None: a selectbox holding None shows Streamlit's "Choose an option" placeholder
-        values[form_key(path)] = _widget_value(path, value)
+        values[form_key(path)] = _widget_value(value)
     return values
 
 
 def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
     """Nest the flat widget values back into RunConfig's shape (not yet validated)."""
     raw: dict[str, Any] = {}
-    family = values.get(form_key("teacher.family")) or "recurrent"
+    family = values.get(form_key("teacher.family")) or DEFAULT_FAMILY
     shown = {f"teacher.{name}" for name in role_fields("teacher", family)}
     for path in FIELD_LABELS:
         if path.startswith("teacher.") and path != "teacher.family" and path not in shown:
@@ -295,26 +273,24 @@ def preset_values(role: str, preset: str, current: Mapping[str, Any] | None = No
     """
     size = SIZE_PRESETS[preset]
     values: dict[str, Any] = {}
-    shown = (current or {}).get(form_key("teacher.family"), "recurrent")
+    shown = (current or {}).get(form_key("teacher.family"), DEFAULT_FAMILY)
     if role == "teacher" and size.family != shown:
         values.update(family_values(size.family, current, shown))
         values[form_key("teacher.family")] = size.family
     dumped = size.model_dump()
-    values.update({form_key(f"{role}.{name}"): _widget_value(f"{role}.{name}", dumped[name])
-                   for name in role_fields(role, size.family)})
+    values.update({form_key(f"{role}.{name}"): _widget_value(dumped[name]) for name in role_fields(role, size.family)})
     return values
 
 
 def matching_preset(values: Mapping[str, Any], role: str) -> str:
     """The preset whose family and sizes the form shows for this role, else ``custom``."""
-    family = (values.get(form_key("teacher.family")) or "recurrent") if role == "teacher" else "recurrent"
+    family = (values.get(form_key("teacher.family")) or DEFAULT_FAMILY) if role == "teacher" else DEFAULT_FAMILY
     for name in role_presets(role)[1:]:
         size = SIZE_PRESETS[name]
         if size.family != family:
             continue
         dumped = size.model_dump()
-        if all(values.get(form_key(f"{role}.{f}")) == _widget_value(f"{role}.{f}", dumped[f])
-               for f in role_fields(role, family)):
+        if all(values.get(form_key(f"{role}.{f}")) == _widget_value(dumped[f]) for f in role_fields(role, family)):
             return name
     return CUSTOM_PRESET
 
@@ -340,12 +316,10 @@ def size_estimate(values: Mapping[str, Any]) -> SizeEstimate:
     vocab = raw.get("data", {}).get("vocab_size")
 
     def count(role: str) -> int | None:
-        sizes = raw.get(role, {})
-        cls = TEACHER_FAMILIES.get(family_of(sizes)) if role == "teacher" else TEACHER_FAMILIES["recurrent"]
+        if not isinstance(vocab, int) or vocab < 1:
+            return None
         try:
-            if cls is None or not isinstance(vocab, int) or vocab < 1:
-                return None
-            return param_count(cls.model_validate(sizes), vocab)
+            return param_count(parse_size(role, raw.get(role, {})), vocab)
         except (ValueError, TypeError):
             return None
 

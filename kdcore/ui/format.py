@@ -10,6 +10,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kdcore.config import DEFAULT_FAMILY, FAMILIES
+
 if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
     from kdcore.store import RunRecord
 
@@ -89,16 +91,14 @@ def run_label(record: RunRecord) -> str:
 
 
 def size_text(size: Mapping[str, Any] | None) -> str:
-    """A model's sizes as one short cell: ``128/64/128`` (embedding/LSTM/GRU), ``n-gram 64d, 262,144 buckets``."""
+    """A model's sizes as one short cell, worded by its family: ``128/64/128``, ``n-gram 64d, 262,144 buckets``.
+
+    A family this code does not know (or none, as in older runs) reads as the default family's.
+    """
     if not size:
         return "–"
-    family = size.get("family") or "recurrent"
-    if family == "ngram":
-        return f"n-gram {size.get('embedding_dim', '?')}d, {size.get('bigram_buckets', 0):,} buckets"
-    if family == "conv":
-        widths = ",".join(str(w) for w in size.get("kernel_sizes") or [])
-        return f"conv {size.get('embedding_dim', '?')}d, {size.get('filters', '?')}×[{widths}]"
-    return "/".join(str(size.get(k, "?")) for k in ("embedding_dim", "lstm_units", "gru_units"))
+    family = FAMILIES.get(size.get("family") or DEFAULT_FAMILY, FAMILIES[DEFAULT_FAMILY])
+    return family.size_text(size)
 
 
 def run_duration(record: RunRecord, now: float | None = None) -> float | None:

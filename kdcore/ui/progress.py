@@ -11,28 +11,32 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kdcore.ui.charts import arm_label, sorted_arms
+from kdcore.arms import ARMS, arm_label, arm_name, sorted_arms
+from kdcore.results import RunSummary
 from kdcore.ui.format import run_duration
 
 if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
     from kdcore.store import RunRecord
+
 
 def planned_arms(config: Mapping[str, Any]) -> list[tuple[str, int]]:
     """(arm, planned epochs) in the order an experiment trains them; a reused teacher plans 0."""
     train = config.get("train", {}) or {}
     epochs = int(train.get("epochs") or 1)
     teacher_epochs = int(train.get("teacher_epochs") or epochs)
-    arms: list[tuple[str, int]] = [("teacher", 0 if config.get("teacher_from") else teacher_epochs)]
+    teacher, student, scratch = ARMS
+    arms: list[tuple[str, int]] = [(teacher, 0 if config.get("teacher_from") else teacher_epochs)]
     for seed in range(int(train.get("seeds") or 1)):
-        suffix = f"@{seed}" if seed else ""
-        arms.append((f"student{suffix}", epochs))
+        arms.append((arm_name(student, seed), epochs))
         if train.get("train_scratch", True):
-            arms.append((f"scratch{suffix}", epochs))
+            arms.append((arm_name(scratch, seed), epochs))
     return arms
 
 
 @dataclass(frozen=True)
 class ArmProgress:
+    """One bar of the Live page: an arm, how much of its planned work is done, and that in words."""
+
     arm: str
     label: str
     fraction: float  # 0..1 of the arm's planned work
@@ -48,7 +52,7 @@ def arm_progress(record: RunRecord, curves: pd.DataFrame | None) -> list[ArmProg
     can end an arm before its planned epochs.
     """
     curves = curves if curves is not None else pd.DataFrame(columns=["arm", "kind", "fraction", "t"])
-    summary_arms = (record.summary or {}).get("arms", {}) or {}
+    summary = RunSummary.from_dict(record.summary)
     plan = planned_arms(record.config or {})
     seen = {a for a in curves["arm"].unique()} if not curves.empty else set()
     # arms the run actually produced but the plan did not foresee still get a bar
@@ -71,9 +75,9 @@ def arm_progress(record: RunRecord, curves: pd.DataFrame | None) -> list[ArmProg
             out.append(ArmProgress(arm, label, min(max(frac, 0.0), 1.0), text, planned))
             continue
         if rows.empty:
-            if arm in summary_arms:
+            if arm in summary.arms:
                 out.append(ArmProgress(arm, label, 1.0, "done", planned))
-            elif arm == "teacher" and (record.summary or {}).get("teacher_reused"):
+            elif arm == "teacher" and summary.teacher_reused:
                 out.append(ArmProgress(arm, label, 1.0, "reused an identical earlier teacher", planned))
             else:
                 out.append(ArmProgress(arm, label, 0.0, "not started" if record.status in ("queued", "running")
@@ -81,7 +85,7 @@ def arm_progress(record: RunRecord, curves: pd.DataFrame | None) -> list[ArmProg
             continue
         epochs_done = int(rows.loc[rows["kind"] == "epoch", "epoch"].nunique())
         later_started = any(t > last_t[arm] for a, t in first_t.items() if a != arm)
-        done = record.status == "succeeded" or arm in summary_arms or later_started
+        done = record.status == "succeeded" or arm in summary.arms or later_started
         if done:
             early = " (stopped early)" if planned and epochs_done < planned else ""
             out.append(ArmProgress(arm, label, 1.0, f"done · {epochs_done} epoch{'s' * (epochs_done != 1)}{early}",

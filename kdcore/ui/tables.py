@@ -5,13 +5,14 @@ DataFrames and lines of text built from run records and summaries; the pages onl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kdcore.arms import arm_base, arm_label
 from kdcore.config import AUGMENT_FIELDS, LATER_FIELDS
-from kdcore.ui.charts import arm_label, sorted_arms
+from kdcore.results import RunSummary, SeedStats
 from kdcore.ui.format import (
     fmt_bytes,
     fmt_duration,
@@ -63,10 +64,10 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
     rows = []
     for r in records:
         cfg = r.config or {}
-        arms = (r.summary or {}).get("arms", {}) or {}
+        summary = RunSummary.from_dict(r.summary)
         train = cfg.get("train", {})
         distill = cfg.get("distill", {})
-        student = arms.get("student", {})
+        student = summary.arm("student")
         rows.append({
             "ID": r.id,
             "Name": r.name or cfg.get("name") or "",
@@ -79,11 +80,10 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
             # a run stored before the field: what it meant then
             "Targets": targets_text(distill),
             "Epochs": train.get("epochs"),
-            "Teacher acc": _percent(arms.get("teacher", {}).get("test_accuracy")),
-            "Student acc": _percent(student.get("test_accuracy")),
-            "Scratch acc": _percent(arms.get("scratch", {}).get("test_accuracy")),
-            "Gain (pts)": (student["gain_over_scratch"] * 100 if student.get("gain_over_scratch") is not None
-                           else None),
+            "Teacher acc": _percent(summary.arm("teacher").test_accuracy),
+            "Student acc": _percent(student.test_accuracy),
+            "Scratch acc": _percent(summary.arm("scratch").test_accuracy),
+            "Gain (pts)": student.gain_over_scratch * 100 if student.gain_over_scratch is not None else None,
             "Duration": fmt_duration(run_duration(r, now)),
         })
     # results first: on a narrow screen the table scrolls, and the ids matter least
@@ -95,62 +95,57 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
 # -- a finished run's results --------------------------------------------------------------
 
 
-def summary_frame(summary: Mapping[str, Any] | None) -> pd.DataFrame:
+def summary_frame(summary: RunSummary) -> pd.DataFrame:
     """The finished run's results, one row per arm, formatted for reading rather than sorting."""
-    arms = (summary or {}).get("arms", {}) or {}
-    teacher_acc = (arms.get("teacher") or {}).get("test_accuracy")
     rows = []
-    for arm in sorted_arms(arms):
-        a = arms[arm] or {}
-        share = a.get("teacher_share")
-        if share is None and teacher_acc and a.get("test_accuracy") is not None and arm != "teacher":
-            share = a["test_accuracy"] / teacher_acc
+    for name in summary.arm_names():
+        arm, share = summary.arm(name), summary.share_of_teacher(name)
+        student = arm_base(name) == "student"
         rows.append({
-            "Model": arm_label(arm),
-            "Test accuracy": fmt_pct(a.get("test_accuracy")),
-            "Test loss": f"{a['test_loss']:.4f}" if a.get("test_loss") is not None else "–",
-            "Parameters": fmt_params(a.get("params")),
-            "Size on disk": fmt_bytes(a.get("file_bytes")),
-            "Training time": fmt_duration(a.get("train_seconds")),
-            "Best epoch": str(a["best_epoch"] + 1) if a.get("best_epoch") is not None else "–",
-            "Gain over scratch": fmt_points(a.get("gain_over_scratch")) if arm.startswith("student") else "",
-            "Teacher accuracy kept": fmt_pct(share) if share is not None and arm != "teacher" else "",
+            "Model": arm_label(name),
+            "Test accuracy": fmt_pct(arm.test_accuracy),
+            "Test loss": f"{arm.test_loss:.4f}" if arm.test_loss is not None else "–",
+            "Parameters": fmt_params(arm.params),
+            "Size on disk": fmt_bytes(arm.file_bytes),
+            "Training time": fmt_duration(arm.train_seconds),
+            "Best epoch": str(arm.best_epoch) if arm.best_epoch is not None else "–",  # stored 1-based
+            "Gain over scratch": fmt_points(arm.gain_over_scratch) if student else "",
+            "Teacher accuracy kept": fmt_pct(share) if share is not None else "",
         })
     return pd.DataFrame(rows)
 
 
-def result_metrics(summary: Mapping[str, Any]) -> list[tuple[str, str, str | None]]:
+def result_metrics(summary: RunSummary) -> list[tuple[str, str, str | None]]:
     """(label, value, delta) for the four headline numbers of a finished run."""
-    arms = summary.get("arms", {}) or {}
-    student, teacher = arms.get("student") or {}, arms.get("teacher") or {}
-    gain = student.get("gain_over_scratch")
-    ratio = (teacher["params"] / student["params"]) if teacher.get("params") and student.get("params") else None
+    student, teacher = summary.arm("student"), summary.arm("teacher")
+    gain = student.gain_over_scratch
+    ratio = teacher.params / student.params if teacher.params and student.params else None
     return [
-        ("Student test accuracy", fmt_pct(student.get("test_accuracy")),
+        ("Student test accuracy", fmt_pct(student.test_accuracy),
          f"{fmt_points(gain)} vs scratch" if gain is not None else None),
-        ("Teacher test accuracy", fmt_pct(teacher.get("test_accuracy")), None),
+        ("Teacher test accuracy", fmt_pct(teacher.test_accuracy), None),
         ("Student is smaller by", f"{ratio:.1f}×" if ratio else "–", None),
-        ("Total time", fmt_duration(summary.get("total_seconds")), None),
+        ("Total time", fmt_duration(summary.total_seconds), None),
     ]
 
 
-def seed_lines(summary: Mapping[str, Any] | None) -> list[str]:
+def seed_lines(summary: RunSummary) -> list[str]:
     """Mean ± std over seeds, one sentence each, when the run repeated seeds (none for one seed)."""
-    seeds = (summary or {}).get("seeds") or {}
-    if len((seeds.get("student") or {}).get("values") or []) < 2:
+    seeds = summary.seeds
+    if len(seeds.student.values) < 2:
         return []
-    lines = []
-    for role in ("student", "scratch"):
-        s = seeds.get(role)
-        if s and s.get("mean") is not None:
-            n = len(s.get("values") or [])
-            lines.append(f"{arm_label(role)}: {fmt_pct(s['mean'], 2)} ± {fmt_pct(s.get('std') or 0.0, 2)} "
-                         f"test accuracy over {n} seed{'s' * (n != 1)}")
-    gain = seeds.get("gain")
-    if gain and gain.get("mean") is not None:
-        verdict = ("larger than the spread between seeds" if gain.get("exceeds_spread")
-                   else "within the spread between seeds")
-        half, what = ((gain["ci95"], " (95% interval)") if gain.get("ci95") is not None
-                      else (gain.get("std") or 0.0, ""))  # summaries stored before the interval existed
-        lines.append(f"Gain of distillation: {fmt_points(gain['mean'])} ± {abs(half * 100):.2f} pts{what}, {verdict}")
+    roles: list[tuple[str, SeedStats | None]] = [("student", seeds.student), ("scratch", seeds.scratch)]
+    lines = [_seed_line(role, stats) for role, stats in roles if stats is not None and stats.mean is not None]
+    gain = seeds.gain
+    if gain is not None and gain.mean is not None:
+        verdict = "larger than the spread between seeds" if gain.exceeds_spread else "within the spread between seeds"
+        # summaries stored before the interval existed give the std instead
+        half, what = (gain.ci95, " (95% interval)") if gain.ci95 is not None else (gain.std, "")
+        lines.append(f"Gain of distillation: {fmt_points(gain.mean)} ± {abs(half * 100):.2f} pts{what}, {verdict}")
     return lines
+
+
+def _seed_line(role: str, stats: SeedStats) -> str:
+    n = len(stats.values)
+    return (f"{arm_label(role)}: {fmt_pct(stats.mean, 2)} ± {fmt_pct(stats.std, 2)} "
+            f"test accuracy over {n} seed{'s' * (n != 1)}")

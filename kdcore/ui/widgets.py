@@ -1,4 +1,4 @@
-"""Widgets more than one page draws the same way; the only ``kdcore.ui_*`` module that imports Streamlit."""
+"""Widgets more than one page draws the same way; the only module of ``kdcore.ui`` that imports Streamlit."""
 
 from __future__ import annotations
 

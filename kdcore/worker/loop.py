@@ -33,6 +33,7 @@ MAX_ERROR_CHARS = 2000
 
 
 def new_worker_id() -> str:
+    """``host-pid``: unique among live workers, and says where to look for a stuck one."""
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
@@ -43,8 +44,8 @@ class Worker:
                  runner: Runner | None = None, describe_device: Callable[[], str] | None = None,
                  poll_interval: float = 1.0, heartbeat_interval: float = 1.0,
                  stale_after: float = DEFAULT_STALE_AFTER_S, exit_when_idle: bool = False,
-                 max_runs: int | None = None, max_crashes: int = DEFAULT_MAX_CRASHES, flush_interval: float = 0.5, cancel_poll_interval: float = 0.2,
-                 log: TextIO | None = None):
+                 max_runs: int | None = None, max_crashes: int = DEFAULT_MAX_CRASHES, flush_interval: float = 0.5,
+                 cancel_poll_interval: float = 0.2, log: TextIO | None = None):
         if stale_after <= 2 * heartbeat_interval:
             raise ValueError(f"stale_after must exceed twice heartbeat_interval ({2 * heartbeat_interval:g} s), "
                              f"got {stale_after:g}")
@@ -206,6 +207,7 @@ class Worker:
 
 
 def _describe_error(e: BaseException) -> str:
+    """The run's ``error`` in one line a person can act on: type, message, cause; never empty, never huge."""
     text = str(e).strip()
     if isinstance(e, MemoryError) and not text:
         text = "out of memory (try a smaller batch_size or teacher_batch_size, maxlen or model)"
@@ -216,8 +218,6 @@ def _describe_error(e: BaseException) -> str:
     if len(message) > MAX_ERROR_CHARS:
         message = message[: MAX_ERROR_CHARS - 3] + "..."
     return message
-
-
 
 
 def run_worker(home: str | os.PathLike[str] | None = None, *, devices: Sequence[str] | None = None,

@@ -60,6 +60,7 @@ def serve_devices(devices: Sequence[str], child_args: Sequence[str], log: TextIO
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists here (another user's counts: signal 0 was refused, not missed)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -108,5 +109,3 @@ def ensure_local_worker(home: str | os.PathLike[str] | None = None, *, extra_arg
     # Reap it when it exits, so it does not linger as a zombie of a long-lived app.
     threading.Thread(target=proc.wait, name="kdcore-reap-worker", daemon=True).start()
     return True
-
-

@@ -1,4 +1,4 @@
-"""What the pipeline talks to while a run trains in a worker: progress buffered into the store, stdout teed into the run's log.
+"""What a run talks to while it trains in a worker: progress buffered into the store, stdout teed into its log.
 
 Why buffered: a commit per batch would slow training and lock the database for the
 dashboard's readers; a few small transactions a second keep the live charts live.
@@ -113,5 +113,3 @@ def captured_stdout(reporter: StoreReporter) -> Iterator[None]:
     finally:
         sys.stdout = original
         tee.finish()
-
-

@@ -33,14 +33,14 @@ def load_runner(spec: str = DEFAULT_RUNNER) -> tuple[Runner, Callable[[], str]]:
 
 
 def pipeline_runner(config: RunConfig, run_dir: Path, reporter: Reporter, *, home: Path | None = None) -> dict:
+    """The default runner: :func:`kdcore.engine.pipeline.run_experiment`, imported on the first run."""
     from kdcore.engine import pipeline  # TensorFlow: only once a run really starts
 
     return pipeline.run_experiment(config, run_dir, reporter, home=home)
 
 
 def pipeline_device() -> str:
+    """The default runner's device description, for the run's ``device`` column."""
     from kdcore.engine import pipeline
 
     return pipeline.device_description()
-
-

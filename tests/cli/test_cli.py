@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kdcore.cli.main import main
-from kdcore.engine.pipeline import ARTIFACT_FILES
+from kdcore.paths import RUN_ARTIFACTS as ARTIFACT_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,6 +76,6 @@ def test_cli_run__quick_run_on_imdb_slice_writes_every_artifact(shared_imdb, tmp
     assert summary["arms"]["teacher"]["params"] == 2_857_474, "the notebook teacher by default"
     assert "[student] epoch 1/1" in done.stdout, "progress per arm is printed"
     # then the student loads with plain keras, without kdcore, and predicts on new input
-    from test_pipeline import load_without_kdcore
+    from tests.engine.test_pipeline import load_without_kdcore
 
     assert "(3, 2)" in load_without_kdcore(folder / "student.keras")

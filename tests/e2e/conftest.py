@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,14 @@ class KdApp:
     log: Path
 
 
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def _stop_workers(home: Path) -> None:
     """Stop the workers the app spawned under this home: SIGTERM, then SIGKILL if they linger."""
     from kdcore.store import RunStore
@@ -95,17 +104,9 @@ def _stop_workers(home: Path) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             continue
-
-    def gone(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
     for pid in pids:
         try:
-            poll(lambda: gone(pid), timeout=20, what=f"worker {pid} to stop")
+            poll(partial(_gone, pid), timeout=20, what=f"worker {pid} to stop")  # bound now, not when polled
         except TimeoutError:
             os.kill(pid, signal.SIGKILL)
 

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from kdcore.config import (
+    FAMILIES,
     FAMILY_RECIPES,
+    PRESETS,
     SIZE_PRESETS,
     ConfigError,
     ConvSize,
@@ -26,9 +28,10 @@ from kdcore.config import (
 )
 from kdcore.engine.data import load_split_views, repad
 from kdcore.engine.distill import TEACHER_LOGITS, TEACHER_TOKENS, TOKENS, DistillationLoss, Distiller, teacher_logits
+from kdcore.engine.families import builder
+from kdcore.engine.families.ngram import bigram_multiplier, hashed_bigrams
 from kdcore.engine.models import build_classifier, compile_classifier
 from kdcore.engine.optimizers import make_optimizer
-from kdcore.engine.teachers import bigram_multiplier, hashed_bigrams
 from kdcore.samples import tiny_config
 
 # -- config ----------------------------------------------------------------------------------
@@ -160,6 +163,46 @@ def test_param_count__ngram_default_is_mostly_the_bigram_table():
     assert param_count(size, 20000) == 20000 * 64 + 2**18 * 64 + 2 * 64 + 2 == 18_057_346
 
 
+# -- the registry and the engine agree -------------------------------------------------------
+
+#: Every family's small presets: the ones built and trained where a test needs each family.
+TEST_PRESETS = [name for name, preset in PRESETS.items() if preset.for_tests]
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_registry__each_builder_resolves_to_the_function_it_names(family: str):
+    # given the registry's dotted name for the family's builder
+    module, _, function = FAMILIES[family].builder.partition(":")
+
+    # when the engine resolves it
+    build = builder(family)
+
+    # then it is that function
+    assert callable(build), f"{family}: {FAMILIES[family].builder} is callable"
+    assert (build.__module__, build.__name__) == (module, function), f"{family}: resolved {build}"
+
+
+@pytest.mark.parametrize("size", [pytest.param(preset.size, id=name) for name, preset in PRESETS.items()])
+def test_registry__each_preset_builds_a_model_of_the_registrys_count(size):
+    # given a preset's sizes and its family's entry
+    entry = FAMILIES[size.family]
+
+    # when the family's builder makes the model, directly and through build_classifier
+    model = builder(size.family)(size, 300, 16, "probe")
+    classifier = build_classifier(size, 300, 16, "probe")
+
+    # then Keras counts what the registry counts, and the model is a classifier of two float32 logits
+    assert model.count_params() == entry.param_count(size, 300) == param_count(size, 300), f"count of {size}"
+    assert classifier.count_params() == model.count_params(), "build_classifier builds with the family's builder"
+    assert (tuple(model.input_shape), tuple(model.output_shape)) == ((None, 16), (None, 2)), "tokens in, 2 logits out"
+    assert model.get_layer("logits").dtype_policy.compute_dtype == "float32", "the logits layer is float32"
+    assert model.name == "probe", "the model carries the given name"
+
+
+def test_registry__every_family_has_a_small_preset_for_tests():
+    assert {SIZE_PRESETS[name].family for name in TEST_PRESETS} == set(FAMILIES), f"small presets: {TEST_PRESETS}"
+
+
 @pytest.mark.parametrize("buckets", [2, 3, 64, 1000, 2**18, 2**22])
 def test_bigram_hash__stays_inside_int32_and_the_table(buckets):
     rows = buckets - 1
@@ -208,7 +251,7 @@ def test_every_family__trains_a_step_saves_and_loads_with_plain_keras(tmp_path: 
     x[:4, :10] = 0  # some padding
     y = rng.integers(0, 2, size=16).astype("int32")
     paths, outputs = [], {}
-    for preset in ("tiny", "tiny-ngram", "tiny-conv"):
+    for preset in TEST_PRESETS:  # tiny, tiny-ngram, tiny-conv
         model = compile_classifier(build_classifier(SIZE_PRESETS[preset], 60, 20, preset.replace("-", "_")), 0.01,
                                    jit_compile=False)
         before = [w.copy() for w in model.get_weights()]
@@ -254,7 +297,7 @@ def test_distiller__live_teacher_reads_its_own_longer_view():
 
 
 def test_logits_file__named_after_what_the_teacher_read():
-    from kdcore.engine.pipeline import logits_file
+    from kdcore.engine.teacher import logits_file
 
     base = apply_overrides(RunConfig(), ["teacher=ngram", "distill.teacher_view=own"])
     names = {logits_file(base), logits_file(apply_overrides(base, ["distill.teacher_view=student"])),
@@ -266,7 +309,8 @@ def test_logits_file__named_after_what_the_teacher_read():
 @pytest.mark.slow
 def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_path: Path, monkeypatch):
     from kdcore.engine import models
-    from kdcore.engine.pipeline import logits_file, run_experiment
+    from kdcore.engine.pipeline import run_experiment
+    from kdcore.engine.teacher import logits_file
 
     made: list[str] = []  # the optimizers the run compiles its arms with, in order
     monkeypatch.setattr(models, "make_optimizer", lambda name, rate: made.append(name) or make_optimizer(name, rate))
@@ -288,7 +332,8 @@ def test_run_experiment__ngram_teacher_with_its_own_length(synthetic_imdb, tmp_p
     assert teacher.input_shape == (None, 60) and student.input_shape == (None, 40)
     assert summary["arms"]["teacher"]["params"] == param_count(config.teacher, 200) == teacher.count_params()
     assert summary["arms"]["teacher"]["test_accuracy"] > 0.8, "the synthetic task is learnable by bag of n-grams"
-    assert getattr(teacher, "optimizer", None) is None, "the teacher is saved without its optimizer's slots (a third of the bytes)"
+    assert getattr(teacher, "optimizer", None) is None, \
+        "the teacher is saved without its optimizer's slots (a third of the bytes)"
     assert {"student", "scratch"} <= set(summary["arms"])
 
     # and a later run reuses it, by cache and by run id, with a check on the length it read

@@ -16,8 +16,10 @@ import pytest
 from kdcore.config import RecurrentSize
 from kdcore.engine import models
 from kdcore.engine.optimizers import make_optimizer
-from kdcore.engine.pipeline import ARTIFACT_FILES, initial_student_weights, run_experiment
+from kdcore.engine.pipeline import run_experiment
+from kdcore.engine.students import initial_student_weights
 from kdcore.engine.training import ArmCheckpoint, ArmSpec, train_arm
+from kdcore.paths import RUN_ARTIFACTS
 from kdcore.progress import ProgressEvent, RecordingReporter, RunCancelled
 from kdcore.samples import StopAt, tiny_config
 
@@ -53,7 +55,7 @@ def finished_run(synthetic_imdb, tmp_path_factory):
 
 def test_run_experiment__writes_every_artifact(finished_run):
     folder, summary, _, _ = finished_run
-    missing = [name for name in ARTIFACT_FILES if not (folder / name).is_file()]
+    missing = [name for name in RUN_ARTIFACTS if not (folder / name).is_file()]
     assert not missing, f"artifacts missing: {missing}"
     on_disk = json.loads((folder / "summary.json").read_text())
     assert on_disk == json.loads(json.dumps(summary)), "summary.json must be what run_experiment returned"

@@ -378,7 +378,8 @@ def test_store__does_not_import_tensorflow(kd_home: Path) -> None:
     # given: a fresh interpreter (this one may have TensorFlow loaded by other tests)
     import subprocess
 
-    code = ("import sys; from kdcore.store import RunStore; from kdcore.cli import queue; from kdcore.worker import processes; "
+    code = ("import sys; from kdcore.store import RunStore; from kdcore.cli import queue; "
+            "from kdcore.worker import processes; "
             "s = RunStore(); s.curves(s.create_run(__import__('kdcore.config').config.RunConfig())); "
             "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     # when

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from kdcore.arms import arm_label
+from kdcore.results import RunSummary
 from kdcore.ui import charts
 
 
@@ -27,7 +29,7 @@ def test_arm_colors__are_fixed_distinct_and_shared_by_seeds() -> None:
     assert set(charts.ARM_COLORS) == {"teacher", "student", "scratch"}, "one colour per role"
     assert len(set(charts.ARM_COLORS.values())) == 3, "roles must be told apart by colour"
     assert charts.arm_color("student@1") == charts.arm_color("student"), "extra seeds keep their role's colour"
-    assert charts.arm_label("scratch@1") == "Scratch student (seed 2)", "seeds are counted from 1 for people"
+    assert arm_label("scratch@1") == "Scratch student (seed 2)", "seeds are counted from 1 for people"
 
 
 def test_curve_figure__train_solid_validation_dashed_in_arm_colours() -> None:
@@ -76,7 +78,7 @@ def test_compare_figure__runs_without_epochs_give_an_explained_empty_chart() -> 
 def test_accuracy_bars_figure__one_bar_per_arm_in_its_colour() -> None:
     summary = {"arms": {"scratch": {"test_accuracy": 0.80}, "teacher": {"test_accuracy": 0.86},
                         "student": {"test_accuracy": 0.83}}}
-    bar = charts.accuracy_bars_figure(summary).data[0]
+    bar = charts.accuracy_bars_figure(RunSummary.from_dict(summary)).data[0]
     assert list(bar.y) == ["Teacher", "Distilled student", "Scratch student"], "arms in the usual order"
     assert list(bar.marker.color) == [charts.ARM_COLORS[a] for a in ("teacher", "student", "scratch")]
     assert list(bar.text) == ["86.0%", "83.0%", "80.0%"], "labelled in percent"

@@ -21,6 +21,7 @@ from kdcore.config import (
     field_reference,
     param_count,
 )
+from kdcore.results import RunSummary
 from kdcore.store import RunRecord
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import files as ui_files
@@ -223,7 +224,7 @@ def test_summary_frame__formats_each_arm() -> None:
     summary = {"arms": {"teacher": {"test_accuracy": 0.86, "params": 2_857_474, "file_bytes": 34_000_000},
                         "student": {"test_accuracy": 0.84, "gain_over_scratch": 0.02, "teacher_share": 0.9767},
                         "scratch": {"test_accuracy": 0.82}}}
-    table = ui_tables.summary_frame(summary).set_index("Model")
+    table = ui_tables.summary_frame(RunSummary.from_dict(summary)).set_index("Model")
     assert table.loc["Teacher", "Size on disk"] == "32.4 MB" and table.loc["Teacher", "Parameters"] == "2.86 M"
     assert table.loc["Distilled student", "Gain over scratch"] == "+2.00 pts"
     assert table.loc["Scratch student", "Teacher accuracy kept"] == "95.3%", "share computed when absent"
@@ -231,14 +232,16 @@ def test_summary_frame__formats_each_arm() -> None:
 
 def test_seed_lines__only_when_seeds_were_repeated() -> None:
     one = {"seeds": {"student": {"mean": 0.8, "std": 0.0, "values": [0.8]}, "gain": {"mean": 0.0, "std": 0.0}}}
-    assert ui_tables.seed_lines(one) == [], "one seed has no spread to report"
+    assert ui_tables.seed_lines(RunSummary.from_dict(one)) == [], "one seed has no spread to report"
     two = {"seeds": {"student": {"mean": 0.8, "std": 0.01, "values": [0.79, 0.81]},
                      "gain": {"mean": 0.02, "std": 0.005, "exceeds_spread": True}}}
-    assert ui_tables.seed_lines(two) == ["Distilled student: 80.00% ± 1.00% test accuracy over 2 seeds",
-                                  "Gain of distillation: +2.00 pts ± 0.50 pts, larger than the spread between seeds"]
+    assert ui_tables.seed_lines(RunSummary.from_dict(two)) == [
+        "Distilled student: 80.00% ± 1.00% test accuracy over 2 seeds",
+        "Gain of distillation: +2.00 pts ± 0.50 pts, larger than the spread between seeds"]
     two["seeds"]["gain"].update(ci95=0.0635, exceeds_spread=False)
-    assert ui_tables.seed_lines(two)[-1] == ("Gain of distillation: +2.00 pts ± 6.35 pts (95% interval), "
-                                             "within the spread between seeds"), "the interval, when the run has one"
+    assert ui_tables.seed_lines(RunSummary.from_dict(two))[-1] == (
+        "Gain of distillation: +2.00 pts ± 6.35 pts (95% interval), within the spread between seeds"
+    ), "the interval, when the run has one"
 
 
 def test_runs_frame_and_filter(tmp_path: Path) -> None:
@@ -290,7 +293,8 @@ def test_run_id_from_query__validates() -> None:
 
 
 def test_start_local_worker__turns_failures_into_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("kdcore.worker.processes.ensure_local_worker", lambda home=None: (_ for _ in ()).throw(OSError("x")))
+    monkeypatch.setattr("kdcore.worker.processes.ensure_local_worker",
+                        lambda home=None: (_ for _ in ()).throw(OSError("x")))
     message = ui_entry.start_local_worker()
     assert message and "python -m kdcore worker" in message, "says how to start one by hand"
     monkeypatch.setattr("kdcore.worker.processes.ensure_local_worker", lambda home=None: False)

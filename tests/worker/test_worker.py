@@ -560,7 +560,8 @@ def test_worker_real__kill_9_mid_epoch_resumes_without_duplicates(kd_home: Path,
     spawn(kd_home, "--exit-when-idle", runner=None, stale_after=3.0).wait(timeout=240)
     # then
     run = store.get_run(run_id)
-    assert run.status == "succeeded", f"the run resumed and succeeded: {run.status} {run.error}\n{_worker_log(tmp_path)}"
+    assert run.status == "succeeded", \
+        f"the run resumed and succeeded: {run.status} {run.error}\n{_worker_log(tmp_path)}"
     assert run.attempts == 2, f"two attempts, got {run.attempts}"
     starts = [(e["arm"], e["epoch"]) for e in store.events(run_id, kinds=["arm_start"])]
     assert starts == [("teacher", 0), ("student", 0), ("student", 1)], \

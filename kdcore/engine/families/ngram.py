@@ -1,9 +1,9 @@
-"""Teacher families beyond the notebook's recurrent model: a bag of n-grams and a convolutional model.
+"""A bag of n-grams (fastText-style): unigram and hashed-bigram embeddings, averaged, Dense(2).
 
-Why: the notebook's BiLSTM+BiGRU teacher peaks near 86 % on IMDB, where the student trained
-from scratch ends too, so it has nothing to teach. Both families here are built from Keras'
-own layers and ``keras.ops`` only (no custom layer, no Lambda), so a saved teacher loads with
-plain ``keras.models.load_model`` in any process, and the same code runs on TensorFlow and JAX.
+Why a teacher family: the notebook's BiLSTM+BiGRU teacher peaks near 86 % on IMDB, where the
+student trained from scratch ends too, so it has nothing to teach. Built from Keras' own layers
+and ``keras.ops`` only (no custom layer, no Lambda), so a saved teacher loads with plain
+``keras.models.load_model`` in any process, and the same code runs on TensorFlow and JAX.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 import keras
 from keras import layers, ops
 
-from kdcore.config import ConvSize, NgramSize
+from kdcore.config import NgramSize
 
 _INT32_MAX = 2**31 - 1
 
@@ -52,23 +52,6 @@ def build_ngram(size: NgramSize, vocab_size: int, maxlen: int, name: str) -> ker
                                name="bigram_embedding")(hashed_bigrams(inputs, size.bigram_buckets))
     x = layers.Concatenate(axis=1, name="ngrams")([unigrams, bigrams])
     x = layers.GlobalAveragePooling1D(name="average")(x)
-    if size.dropout > 0:
-        x = layers.Dropout(size.dropout, name="dropout")(x)
-    outputs = layers.Dense(2, dtype="float32", name="logits")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def build_conv(size: ConvSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
-    """Kim (2014): one Conv1D per kernel width over the embeddings, max over time, concatenated."""
-    inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
-    x = layers.Embedding(vocab_size, size.embedding_dim, name="embedding")(inputs)
-    if size.embedding_dropout > 0:
-        x = layers.SpatialDropout1D(size.embedding_dropout, name="embedding_dropout")(x)
-    pooled = []
-    for width in size.kernel_sizes:
-        conv = layers.Conv1D(size.filters, width, activation="relu", padding="same", name=f"conv{width}_{len(pooled)}")
-        pooled.append(layers.GlobalMaxPooling1D(name=f"max{width}_{len(pooled)}")(conv(x)))
-    x = layers.Concatenate(name="features")(pooled) if len(pooled) > 1 else pooled[0]
     if size.dropout > 0:
         x = layers.Dropout(size.dropout, name="dropout")(x)
     outputs = layers.Dense(2, dtype="float32", name="logits")(x)

@@ -1,0 +1,136 @@
+"""What every step of one run shares, and the life of an arm within it: trained, finished, recorded.
+
+The teacher (:mod:`kdcore.engine.teacher`) and the students (:mod:`kdcore.engine.students`)
+are different steps but their arms end the same way: tested once on the test set, the
+kept model saved, the checkpoint marked finished (so a resumed run reads the result back
+instead of training again) and the result recorded for the summary. That sequence lives
+here once, so no arm can skip a part of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+
+from kdcore.arms import ARMS
+from kdcore.config import RunConfig
+from kdcore.engine.data import Splits
+from kdcore.engine.device import jit_setting
+from kdcore.engine.training import ArmCheckpoint, ArmSpec, ArmState, train_arm
+from kdcore.progress import ProgressEvent, Reporter
+from kdcore.results.contract import ArmResult
+
+if TYPE_CHECKING:
+    from kdcore.engine.augment import EpochBatches
+
+#: The first seed's arms are saved as ``<arm>.keras``; extra seeds are measured, not saved.
+SAVED_ARMS = ARMS
+
+
+@dataclass
+class RunContext:
+    """One run's settings, reporter and folder, and the arms' results so far."""
+
+    config: RunConfig
+    folder: Path
+    reporter: Reporter
+    home: Path | None
+    tick_interval: float
+    device: str
+    results: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    histories: dict[str, list[dict[str, float]]] = field(default_factory=dict, init=False)
+    #: Arms trained (or resumed) by this call: none means a finished run was only read back.
+    trained_arms: int = field(default=0, init=False)
+
+    @property
+    def jit(self) -> bool | str:
+        """``jit_compile`` for every model this run compiles."""
+        return jit_setting(self.config.train.jit_compile, self.device)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.folder / "checkpoints"
+
+    def log(self, message: str) -> None:
+        self.reporter.report(ProgressEvent("log", message=message))
+
+    def checkpoint(self, arm: str) -> ArmCheckpoint:
+        return ArmCheckpoint(self.checkpoints, arm)
+
+    def train(self, arm: str, checkpoint: ArmCheckpoint, model: keras.Model, fit_model: keras.Model, x: Any,
+              splits: Splits, epochs: int, seed: int, batches: EpochBatches | None = None) -> ArmState:
+        """Train (or resume) one arm with the run's settings; the teacher has its own batch size."""
+        t = self.config.train
+        self.trained_arms += 1
+        batch_size = t.teacher_batch if arm == "teacher" else t.batch_size
+        spec = ArmSpec(arm=arm, model=model, fit_model=fit_model, x=x, y=splits.y_train, x_val=splits.x_val,
+                       y_val=splits.y_val, epochs=epochs, batch_size=batch_size, eval_batch_size=t.eval_batch_size,
+                       keep_best=t.keep_best, monitor=t.monitor, patience=t.patience, seed=seed, batches=batches)
+        return train_arm(spec, checkpoint, self.reporter, self.tick_interval)
+
+    def finish(self, arm: str, model: keras.Model, state: ArmState, checkpoint: ArmCheckpoint, splits: Splits,
+               size_params: int) -> None:
+        """Test once, save the kept model, record the result; the arm is then done for good."""
+        test = model.evaluate(splits.x_test, splits.y_test, batch_size=self.config.train.eval_batch_size,
+                              verbose=0, return_dict=True)
+        file_bytes = self._save_model(arm, model)
+        state.result = arm_result(state, test, size_params, file_bytes, len(splits.y_train))
+        state.finished = True
+        checkpoint.save_state(state)
+        checkpoint.clear_weights()
+        self.reporter.report(arm_end_event(arm, state))
+
+    def record(self, arm: str, state: ArmState) -> None:
+        assert state.result is not None
+        self.results[arm] = dict(state.result)
+        self.histories[arm] = state.history
+
+    def _save_model(self, arm: str, model: keras.Model) -> int | None:
+        """``<arm>.keras`` of a first-seed arm (the student's weights alone too); its size in bytes."""
+        if arm not in SAVED_ARMS:
+            return None
+        path = self.folder / f"{arm}.keras"
+        without_optimizer(model).save(path) if arm == "teacher" else model.save(path)
+        if arm == "student":
+            model.save_weights(self.folder / "student.weights.h5")
+        return path.stat().st_size
+
+
+def arm_result(state: ArmState, test: dict[str, float], size_params: int, file_bytes: int | None,
+               train_samples: int) -> dict[str, Any]:
+    """What a finished arm reports (:class:`ArmResult`, stored as its dict in the arm's state).
+
+    The validation figures are those of the kept (best) epoch; ``best_epoch`` turns the state's
+    0-based index into the contract's 1-based epoch.
+    """
+    best = state.history[state.best_epoch] if state.best_epoch is not None else {}
+    last = state.history[-1] if state.history else {}
+    return ArmResult(
+        test_accuracy=float(test["accuracy"]), test_loss=float(test["loss"]), params=size_params,
+        file_bytes=file_bytes, train_seconds=state.train_seconds,
+        samples_per_s=(train_samples * state.epochs_done / state.train_seconds) if state.train_seconds else None,
+        best_epoch=(state.best_epoch + 1) if state.best_epoch is not None else None,
+        epochs_trained=state.epochs_done, stopped_early=state.stopped_early,
+        val_accuracy=best.get("val_accuracy"), val_loss=best.get("val_loss"), train_accuracy=last.get("accuracy"),
+    ).to_dict()
+
+
+def arm_end_event(arm: str, state: ArmState) -> ProgressEvent:
+    """The event that closes an arm, trained here or reused from an earlier run."""
+    assert state.result is not None
+    return ProgressEvent("arm_end", arm, state.epochs_done, 0, 0, state.epochs_done,
+                         {"test_accuracy": state.result["test_accuracy"], "test_loss": state.result["test_loss"]})
+
+
+def without_optimizer(model: keras.Model) -> keras.Model:
+    """An uncompiled copy with the same weights: a teacher is reused and downloaded, never trained on.
+
+    Adam keeps two slots per weight, so for the n-gram teacher's 17M-row-weight tables this
+    makes the file (and every cached copy) a third of the size.
+    """
+    copy = keras.Model.from_config(model.get_config())  # not clone_model: it copies the compiled optimizer too
+    copy.set_weights(model.get_weights())
+    return copy

@@ -1,0 +1,274 @@
+"""The typed contract of what a finished run reports: each arm's result and the run's summary.
+
+The engine writes a run's summary as JSON (``summary.json`` in the run folder, and the store's
+``summary`` column); the dashboard, the CLI and the benchmarks read it back. The meaning of
+each field lives here, once: its unit, its base, and what ``None`` means. Accuracies and
+gains are fractions (0.84 is 84 %, a gain of 0.02 is 2 points), never percent.
+
+Why dataclasses with ``from_dict``/``to_dict`` instead of the dict itself: summaries stored by
+older versions lack fields that were added later (``scratch_reused``, ``seeds.gain.ci95``,
+...). :meth:`RunSummary.from_dict` reads any of them, filling what is missing with the
+documented "unknown" value, so a reader checks one attribute instead of a chain of
+``.get(..., {})``; :meth:`RunSummary.to_dict` writes the layout the engine always wrote,
+so old runs and new ones share one file format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from kdcore.arms import arm_base, sorted_arms
+
+#: Fields of :class:`ArmResult` that only a distilled student carries (its comparisons).
+STUDENT_ONLY = ("gain_over_scratch", "teacher_share")
+_Stats = TypeVar("_Stats", bound="SeedStats")
+_Flat = TypeVar("_Flat", bound="_FlatRecord")
+
+
+def _number(value: Any) -> float | None:
+    """A stored number as a float; anything else (missing, null, text) as None."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int | None:
+    """A stored whole number; anything else as None."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A stored object, or an empty one for anything else: a damaged field reads as an absent one."""
+    return value if isinstance(value, Mapping) else {}
+
+
+#: How a field declared with this type is read from JSON (the annotations are strings here).
+_READERS: dict[str, Callable[[Any], Any]] = {"float | None": _number, "int | None": _count, "bool | None": _flag,
+                                             "str | None": _text}
+
+
+def _scalars(cls: type, data: Any) -> dict[str, Any]:
+    """The optional number, flag and text fields of dataclass ``cls``, read from ``data`` by their declared type.
+
+    One rule for every such field, so a field added to the contract is read without a second edit.
+    """
+    d = _mapping(data)
+    return {f.name: _READERS[str(f.type)](d.get(f.name)) for f in fields(cls) if str(f.type) in _READERS}
+
+
+class _FlatRecord:
+    """A dataclass of optional numbers, flags and texts only, stored as one flat JSON object."""
+
+    @classmethod
+    def from_dict(cls: type[_Flat], data: Any) -> _Flat:
+        """Read it as stored; missing or unreadable fields become None."""
+        return cls(**_scalars(cls, data))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class ArmResult(_FlatRecord):
+    """What one trained (or reused) arm scored, measured once on the test set after training.
+
+    Every field may be None: in a summary the engine wrote, None means what the field's
+    comment says; in a summary written by hand or by an older version, also "not stored".
+    """
+
+    #: Share of the test reviews classified correctly, 0..1, with the kept weights.
+    test_accuracy: float | None = None
+    #: Mean cross-entropy on the test labels.
+    test_loss: float | None = None
+    #: Trainable and non-trainable parameters of the arm's model.
+    params: int | None = None
+    #: Size in bytes of the arm's saved ``.keras`` file; None for the extra seeds (measured, not saved).
+    file_bytes: int | None = None
+    #: Seconds spent fitting, over every attempt; a reused arm keeps the seconds of the run that trained it.
+    train_seconds: float | None = None
+    #: Training reviews per second over the fit; None when nothing was timed (a teacher reused from a cache).
+    samples_per_s: float | None = None
+    #: **1-based** epoch whose weights were kept (best ``train.monitor``): 2 is the second epoch.
+    #: None when no epoch was measured on the validation set.
+    best_epoch: int | None = None
+    #: Epochs actually run (fewer than planned when early stopping ended the arm).
+    epochs_trained: int | None = None
+    #: Whether early stopping ended the arm before its planned epochs.
+    stopped_early: bool | None = None
+    #: Validation accuracy (0..1) and loss at :attr:`best_epoch`.
+    val_accuracy: float | None = None
+    val_loss: float | None = None
+    #: Training accuracy (0..1) of the last epoch: far above ``val_accuracy`` means the arm overfit.
+    train_accuracy: float | None = None
+    #: Students only: test accuracy minus its scratch twin's (same seed), a fraction; None without a twin.
+    gain_over_scratch: float | None = None
+    #: Students only: test accuracy divided by the teacher's (0.977: 97.7 % kept); None without a teacher.
+    teacher_share: float | None = None
+
+    def to_dict(self, *, student: bool = False) -> dict[str, Any]:
+        """The stored layout: every field, and the :data:`STUDENT_ONLY` ones only for a ``student``."""
+        stored = super().to_dict()
+        return stored if student else {k: v for k, v in stored.items() if k not in STUDENT_ONLY}
+
+
+@dataclass(frozen=True)
+class SeedStats:
+    """One figure over the seeds of a run (``train.seeds``): mean and spread of per-seed values."""
+
+    #: Mean of :attr:`values`, a fraction; None when there are no values (no student was trained).
+    mean: float | None = None
+    #: Sample standard deviation (n - 1) of :attr:`values`; 0.0 for a single value.
+    std: float = 0.0
+    #: One value per seed, in the order of the arm names (``student``, ``student@1``, ...).
+    values: tuple[float, ...] = ()
+
+    @classmethod
+    def from_dict(cls: type[_Stats], data: Any) -> _Stats:
+        """Read the statistics as stored (a subclass reads its own extra fields too)."""
+        d = _mapping(data)
+        return cls(**_scalars(cls, d), std=_number(d.get("std")) or 0.0, values=_values(d.get("values")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mean": self.mean, "std": self.std, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class GainStats(SeedStats):
+    """The paired gain of distillation: per seed, the student's test accuracy minus its scratch twin's."""
+
+    #: Half-width of the two-sided 95 % interval of the mean gain (Student's t over the pairs).
+    #: None below two pairs, and in summaries stored before the interval existed.
+    ci95: float | None = None
+    #: True when the mean gain is a difference at all (a tenth of a point or more) and outside
+    #: its 95 % interval; False when it is inside (it may be noise); None with one seed.
+    exceeds_spread: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "ci95": self.ci95, "exceeds_spread": self.exceeds_spread}
+
+
+@dataclass(frozen=True)
+class SeedComparison:
+    """Students against their scratch twins over every seed (``summary["seeds"]``)."""
+
+    #: Test accuracies of the distilled students.
+    student: SeedStats = field(default_factory=SeedStats)
+    #: Test accuracies of the scratch twins that have a student; None when no scratch arm was trained.
+    scratch: SeedStats | None = None
+    #: The paired gain; None when no scratch arm was trained.
+    gain: GainStats | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SeedComparison:
+        d = _mapping(data)
+        return cls(student=SeedStats.from_dict(d.get("student")),
+                   scratch=SeedStats.from_dict(d["scratch"]) if isinstance(d.get("scratch"), Mapping) else None,
+                   gain=GainStats.from_dict(d["gain"]) if isinstance(d.get("gain"), Mapping) else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored layout: ``scratch`` and ``gain`` are absent (not null) without a scratch arm."""
+        out: dict[str, Any] = {"student": self.student.to_dict()}
+        if self.scratch is not None:
+            out["scratch"] = self.scratch.to_dict()
+        if self.gain is not None:
+            out["gain"] = self.gain.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class DataCounts(_FlatRecord):
+    """How many reviews each split of the run held, and where they came from."""
+
+    train: int | None = None
+    val: int | None = None
+    test: int | None = None
+    #: What the validation set was cut from (``data.validate_on``).
+    validate_on: str | None = None
+    #: The dataset file the reviews were read from, in words.
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Everything a finished run reports, as ``summary.json`` holds it."""
+
+    #: What the arms trained on, in words ("CPU (2 cores)", "GPU: ...").
+    device: str | None = None
+    #: Wall-clock seconds of the call that trained the run; a finished run read back keeps its first time.
+    total_seconds: float | None = None
+    #: Whether the teacher came from the teacher cache or another run (neither trained nor resumed here).
+    teacher_reused: bool = False
+    #: Where the teacher came from: ``trained``, ``resumed``, ``cache <key>`` or ``run <id>``.
+    teacher_source: str | None = None
+    #: Hash of everything that determines the teacher (:meth:`kdcore.config.RunConfig.teacher_key`).
+    teacher_key: str | None = None
+    #: Scratch arms taken from an identical earlier run instead of trained (empty in older summaries).
+    scratch_reused: tuple[str, ...] = ()
+    #: The size of each split (all None in summaries that lack them).
+    data: DataCounts = field(default_factory=DataCounts)
+    #: How many times fewer parameters the student has than the teacher.
+    compression: float | None = None
+    #: Arm name (:mod:`kdcore.arms`: ``teacher``, ``student``, ``scratch@1``, ...) -> its result.
+    arms: Mapping[str, ArmResult] = field(default_factory=lambda: MappingProxyType({}))
+    #: The comparison over seeds; an empty one (no values) in summaries that lack it.
+    seeds: SeedComparison = field(default_factory=SeedComparison)
+    #: One paragraph: did distillation pay here, and the likely reason if not ("" when not stored).
+    verdict: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunSummary:
+        """Read a summary as stored by this version or an older one; None or junk reads as an empty summary."""
+        d = _mapping(data)
+        arms = {str(name): ArmResult.from_dict(arm) for name, arm in _mapping(d.get("arms")).items()}
+        scratch_reused = d.get("scratch_reused")
+        return cls(**_scalars(cls, d), teacher_reused=d.get("teacher_reused") is True,
+                   scratch_reused=tuple(str(a) for a in scratch_reused) if isinstance(scratch_reused, list) else (),
+                   data=DataCounts.from_dict(d.get("data")), arms=MappingProxyType(arms),
+                   seeds=SeedComparison.from_dict(d.get("seeds")), verdict=_text(d.get("verdict")) or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The layout the engine writes (JSON-ready: lists, not tuples)."""
+        return {
+            "device": self.device, "total_seconds": self.total_seconds, "teacher_reused": self.teacher_reused,
+            "teacher_source": self.teacher_source, "teacher_key": self.teacher_key,
+            "scratch_reused": list(self.scratch_reused), "data": self.data.to_dict(), "compression": self.compression,
+            "arms": {name: arm.to_dict(student=arm_base(name) == "student") for name, arm in self.arms.items()},
+            "seeds": self.seeds.to_dict(), "verdict": self.verdict,
+        }
+
+    def arm(self, name: str) -> ArmResult:
+        """The named arm's result; an arm the run did not produce reads as all-None (shown as "–")."""
+        return self.arms.get(name) or ArmResult()
+
+    def arm_names(self) -> list[str]:
+        """The run's arms in display order: teacher, student, scratch, then the extra seeds."""
+        return sorted_arms(self.arms)
+
+    def share_of_teacher(self, name: str) -> float | None:
+        """The arm's test accuracy as a share of the teacher's (None for the teacher itself).
+
+        A student stores its share; for the scratch arms, and students of summaries stored
+        before the share was, it is computed from the two accuracies.
+        """
+        if name == "teacher":
+            return None
+        arm, teacher = self.arm(name), self.arm("teacher").test_accuracy
+        if arm.teacher_share is not None:
+            return arm.teacher_share
+        return arm.test_accuracy / teacher if teacher and arm.test_accuracy is not None else None
+
+
+def _values(value: Any) -> tuple[float, ...]:
+    """A stored list of per-seed numbers (non-numbers dropped)."""
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(float(v) for v in value if isinstance(v, int | float) and not isinstance(v, bool))

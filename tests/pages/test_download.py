@@ -1,0 +1,78 @@
+"""The Download page: the right bytes behind each button, read only when clicked."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from kdcore import paths
+
+
+@pytest.fixture
+def deferred_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """file name -> the callable a download button would run when clicked."""
+    captured: dict[str, Any] = {}
+    original = MediaFileManager.add_deferred
+
+    def record(self: MediaFileManager, data_callable: Any, mimetype: Any, coordinates: str,
+               file_name: str | None = None, **kw: Any) -> str:
+        captured[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return captured
+
+
+def test_download__buttons_offer_the_right_bytes(kd_home: Path, fixture_runs: dict[str, str],
+                                                 deferred_downloads: dict[str, Any], open_page: Callable[..., AppTest],
+                                                 artifact_bytes: dict[str, bytes]) -> None:
+    run_id = fixture_runs["succeeded"]
+    at = open_page("pages/download.py", {"run": run_id})
+    assert not at.exception, f"page raised: {at.exception}"
+    assert not at.get("download_button")[0].proto.disabled, "the student model is offered"
+    assert deferred_downloads[f"{run_id}-student.keras"]() == artifact_bytes["student.keras"]
+    assert deferred_downloads[f"{run_id}-student.weights.h5"]() == artifact_bytes["student.weights.h5"]
+    archive = zipfile.ZipFile(BytesIO(deferred_downloads[f"kdstudio-{run_id}.zip"]()))
+    names = set(archive.namelist())
+    expected = {f"{run_id}/{n}" for n in ("config.json", "metrics.csv", "student.keras", "teacher.keras",
+                                          "scratch.keras", "student.weights.h5")}
+    assert expected <= names, f"zip should hold config, metrics and the three models: {names}"
+    assert archive.read(f"{run_id}/teacher.keras") == artifact_bytes["teacher.keras"], "models byte for byte"
+
+
+def test_download__files_are_read_only_on_click(kd_home: Path, fixture_runs: dict[str, str],
+                                                deferred_downloads: dict[str, Any],
+                                                open_page: Callable[..., AppTest]) -> None:
+    run_id = fixture_runs["succeeded"]
+    open_page("pages/download.py", {"run": run_id})
+    (paths.run_dir(run_id, kd_home) / "student.keras").write_bytes(b"newer")
+    assert deferred_downloads[f"{run_id}-student.keras"]() == b"newer", "bytes come from disk at click time"
+
+
+def test_download__a_run_without_models_disables_their_buttons(kd_home: Path, fixture_runs: dict[str, str],
+                                                               open_page: Callable[..., AppTest]) -> None:
+    at = open_page("pages/download.py", {"run": fixture_runs["failed"]})
+    assert not at.exception
+    disabled = {b.label: b.proto.disabled for b in at.get("download_button")}
+    assert disabled["Download student.keras"] and disabled["Download student.weights.h5"], f"{disabled}"
+    assert not disabled["Download run.zip"], "the config and metrics are still offered"
+
+
+def test_download__invalid_run_id_is_an_error(kd_home: Path, fixture_runs: dict[str, str],
+                                              open_page: Callable[..., AppTest]) -> None:
+    at = open_page("pages/download.py", {"run": "../../secrets"})
+    assert not at.exception
+    assert any("valid run" in e.value for e in at.error), "a bad id is refused before any file is touched"
+
+
+def test_download__without_finished_runs_says_what_to_do(kd_home: Path, open_page: Callable[..., AppTest]) -> None:
+    at = open_page("pages/download.py")
+    assert not at.exception
+    assert "No finished runs yet" in at.info[0].value
