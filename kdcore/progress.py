@@ -14,7 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TextIO
 
-EventKind = Literal["arm_start", "tick", "epoch_end", "arm_end", "log"]
+EventKind = Literal["phase", "arm_start", "tick", "epoch_end", "arm_end", "log"]
+
+
+#: The phases a run goes through besides training its arms, as the Live page names them.
+PHASES = {
+    "data": "Loading data",
+    "teacher_model": "Building the teacher",
+    "teacher_cached": "Loading the cached teacher",
+    "teacher_earlier": "Loading the earlier run's teacher",
+    "targets": "Computing teacher targets",
+    "student_models": "Building the students",
+}
 
 
 class RunCancelled(Exception):
@@ -28,6 +39,8 @@ class ProgressEvent:
     ``epoch`` is 0-based; ``step`` counts batches finished in that epoch out of ``steps``;
     ``epochs`` is the arm's planned total. ``metrics`` holds floats such as ``loss``,
     ``accuracy``, ``samples_per_s`` and, at epoch ends, ``val_loss`` and ``val_accuracy``.
+    A ``phase`` event says in ``message`` what the run does outside training an arm (one of
+    :data:`PHASES`, e.g. computing the teacher's targets): it moves no batch counter.
     """
 
     kind: EventKind
@@ -43,6 +56,11 @@ class ProgressEvent:
     def fraction(self) -> float:
         """Fractional epoch (epoch + step/steps), the x axis shared by ticks and epoch ends."""
         return self.epoch + (self.step / self.steps if self.steps else 0.0)
+
+
+def phase_event(phase: str, arm: str = "") -> ProgressEvent:
+    """The event that says the run entered ``phase`` (a key of :data:`PHASES`)."""
+    return ProgressEvent("phase", arm, message=PHASES[phase])
 
 
 class Reporter(Protocol):
@@ -85,6 +103,8 @@ class PrintReporter:
         m = event.metrics
         if event.kind == "log":
             line = event.message
+        elif event.kind == "phase":
+            line = f"-- {event.message}" + (f" ({event.arm})" if event.arm else "")
         elif event.kind == "arm_start":
             line = f"== {event.arm}: {event.message}"
         elif event.kind == "tick":

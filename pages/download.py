@@ -28,6 +28,8 @@ if not runs:
 
 run_id = pick_run(asked, runs, "download.run", "There is no finished run `{run_id}`.")
 record = next(r for r in runs if r.id == run_id)
+if record.damaged:
+    st.warning(f"This run's record is damaged: {record.damage}. Its settings are lost.", icon=":material/report:")
 
 files = ui_files.available_artifacts(run_id)
 if record.status != "succeeded":
@@ -54,11 +56,12 @@ with c2, st.container(border=True):
                        data=ui_files.artifact_reader(run_id, "student.weights.h5"),
                        file_name=f"{run_id}-student.weights.h5", mime="application/x-hdf5",
                        disabled="student.weights.h5" not in files, on_click="ignore")
+zip_config = None if record.damaged else record.config  # a damaged row's empty config is not its config
 with c3, st.container(border=True):
     st.markdown("**Everything** (`.zip`)")
     st.caption("Config, metrics CSV, summary and all three models"
                + (f": {len(files)} files, {fmt_bytes(sum(files.values()))} before zipping." if files
                   else ". This run saved no files; the zip holds its config and metrics from the store."))
     st.download_button("Download run.zip", key="download.zip", icon=":material/folder_zip:",
-                       data=lambda: ui_files.build_run_zip(run_id, config=record.config, curves=store.curves(run_id)),
+                       data=lambda: ui_files.build_run_zip(run_id, config=zip_config, curves=store.curves(run_id)),
                        file_name=f"kdstudio-{run_id}.zip", mime="application/zip", on_click="ignore")

@@ -17,6 +17,7 @@ if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.p
     st.switch_page("app.py", query_params=ui_entry.entry_params("live", st.query_params.to_dict()))
 
 POLL_SECONDS = 2.0
+STOPPED_WORDS = {"failed": "failed", "cancelled": "was cancelled", "succeeded": "ended"}
 
 store = open_store()
 st.title("Live run")
@@ -35,10 +36,14 @@ record = store.get_run(run_id)
 if record is None:  # deleted between the list and now
     st.error(f"Run `{run_id}` was just deleted.")
     st.stop()
+if record.damaged:
+    st.warning(f"This run's record is damaged: {record.damage}. Its settings are lost.", icon=":material/report:")
 
 head, actions = st.columns([4, 1], vertical_alignment="bottom")
-head.markdown(f"### {record.name or run_id}\n{status_badge(record.status)} `{run_id}`"
-              f" · device: **{record.device or RunSummary.from_dict(record.summary).device or 'not known yet'}**")
+device = record.device or RunSummary.from_dict(record.summary).device
+if not device:
+    device = "being detected" if record.status == "running" else "not known"
+head.markdown(f"### {record.name or run_id}\n{status_badge(record.status)} `{run_id}` · device: **{device}**")
 if not record.finished:
     if record.cancel_requested:
         actions.button("Cancelling…", key="live.cancel", disabled=True, width="stretch")
@@ -61,7 +66,9 @@ def live_panel(run_id: str, was_finished: bool) -> None:
     progress = ui_progress.arm_progress(current, curves)
     speed = ui_progress.latest_samples_per_s(current, curves)
     now = time.time()
-    left = ui_progress.time_left(current, progress, now)
+    left = ui_progress.time_left(current, progress, now, curves)
+    phase = ui_progress.current_phase(store.events(run_id, kinds=["phase", "arm_start"]), now) \
+        if current.status == "running" else None
 
     cols = st.columns(4)
     if current.finished and current.summary:
@@ -69,33 +76,42 @@ def live_panel(run_id: str, was_finished: bool) -> None:
             col.metric(label, value, delta=delta)
     else:
         cols[0].metric("Current arm", arm_label(current.arm) if current.arm else "–")
-        cols[1].metric("Epoch", f"{current.epoch + 1}/{current.epochs}"
-                       if current.epoch is not None and current.epochs else "–")
+        cols[1].metric("Epoch", ui_progress.epoch_text(current) if phase is None else "–")
         cols[2].metric("Samples/s", f"{speed:,.0f}" if speed else "–")
         cols[3].metric("Elapsed", fmt_duration(run_duration(current, now)),
                        delta=f"≈ {fmt_duration(left)} left" if left is not None else None, delta_color="off",
                        delta_arrow="off")
     if current.status == "queued":
         st.info("Queued: waiting for a worker to pick this run up.", icon=":material/hourglass_top:")
+    if phase is not None:
+        st.info(f"**{phase.label}**" + (f" ({arm_label(phase.arm)})" if phase.arm else "")
+                + f"… for {fmt_duration(phase.seconds)}", icon=":material/pending:")
 
     bars = st.columns(len(progress)) if len(progress) <= 3 else st.columns(3)
     for i, p in enumerate(progress):
         with bars[i % len(bars)]:
             st.markdown(f"<span style='color:{charts.arm_color(p.arm)}'>●</span> **{p.label}**",
                         unsafe_allow_html=True)
-            st.progress(p.fraction, text=p.text)
+            st.progress(p.fraction, text=p.text if phase is None or p.fraction > 0 else "not started")
 
+    if curves.empty:  # no chart of nothing: say what the curves wait for, or that none will come
+        st.caption("The charts start with the first training batch." if not current.finished
+                   else f"The run {STOPPED_WORDS.get(current.status, 'ended')} before any training batch.")
+        return
+    smooth = st.toggle("Smooth training curves", key="live.smooth",
+                       help="TensorBoard-style moving average of the training lines (raw ones stay faint); "
+                            "validation points are never smoothed.")
+    weight = charts.SMOOTHING if smooth else 0.0
     left_chart, right_chart = st.columns(2)
-    left_chart.plotly_chart(charts.curve_figure(curves, "accuracy"), key="live.accuracy")
-    right_chart.plotly_chart(charts.curve_figure(curves, "loss"), key="live.loss")
+    left_chart.plotly_chart(charts.curve_figure(curves, "accuracy", smoothing=weight), key="live.accuracy")
+    right_chart.plotly_chart(charts.curve_figure(curves, "loss", smoothing=weight), key="live.loss")
     st.caption("Solid: training (per logging tick). Dashed with markers: validation (per epoch).")
 
 
 if record.status == "failed":
     st.error(f"The run failed: {record.error or 'no error message was recorded'}", icon=":material/error:")
-    if record.traceback:
-        with st.expander("Traceback"):
-            st.code(record.traceback, language="text")
+    if record.traceback:  # server paths and code stay on the server (.streamlit/config.toml: showErrorDetails)
+        st.caption(f"The full traceback is kept on the server: `python -m kdcore logs {run_id}` prints it.")
 elif record.status == "cancelled":
     st.warning("The run was cancelled. Arms that finished before that keep their results.",
                icon=":material/cancel:")

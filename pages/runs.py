@@ -7,17 +7,23 @@ from kdcore.ui import charts
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import tables as ui_tables
 from kdcore.ui.form import PREFILL_KEY
-from kdcore.ui.format import run_label, status_badge
-from kdcore.ui.widgets import open_store
+from kdcore.ui.format import dashes_for_missing, run_label, status_badge
+from kdcore.ui.widgets import open_store, rerun_when_runs_change
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("runs", st.query_params.to_dict()))
+
+POLL_SECONDS = 3.0
+#: How the table writes its numbers (the values stay numbers, so columns sort as numbers).
+FORMATS = {"Teacher acc": "{:.1f}%", "Student acc": "{:.1f}%", "Scratch acc": "{:.1f}%", "Gain (pts)": "{:+.2f}",
+           "Alpha": "{:.2f}", "T": "{:g}", "Epochs": "{:.0f}"}
 
 store = open_store()
 state = st.session_state
 st.title("Runs")
 
 runs = store.list_runs()
+rerun_when_runs_change(store, runs, POLL_SECONDS)  # the page follows runs that progress, as Live does
 if not runs:
     st.info("No runs yet: start one on New run.", icon=":material/info:")
     st.page_link("pages/new_run.py", label="New run", icon=":material/add_circle:")
@@ -34,31 +40,32 @@ if not shown:
     st.info("No run matches these filters.", icon=":material/filter_alt_off:")
     st.stop()
 
-percent = st.column_config.NumberColumn(format="%.1f%%", help="test accuracy")
+percent = st.column_config.NumberColumn(help="test accuracy")
 st.dataframe(
-    ui_tables.runs_frame(shown), hide_index=True, key="runs.table",
+    dashes_for_missing(ui_tables.runs_frame(shown), FORMATS), hide_index=True, key="runs.table",
     column_config={
         "Teacher": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
         "Student": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
-        "Alpha": st.column_config.NumberColumn(format="%.2f"),
-        "T": st.column_config.NumberColumn(format="%g"),
         "Targets": st.column_config.TextColumn(help="what the teacher read to make the soft targets: its own view "
                                                     "or the student's words (distill.teacher_view); augmented: "
                                                     "altered reviews labelled as the student trains "
                                                     "(distill.augment_*)"),
         "Teacher acc": percent, "Student acc": percent, "Scratch acc": percent,
         "Created": st.column_config.TextColumn(width="small"),
-        "Gain (pts)": st.column_config.NumberColumn(format="%+.2f", help="student minus scratch, test accuracy"),
+        "Gain (pts)": st.column_config.NumberColumn(help="student minus scratch, test accuracy"),
     },
 )
 
 labels = {r.id: run_label(r) for r in shown}
 by_id = {r.id: r for r in shown}
 
-# widget values that name a run no longer listed (deleted, filtered out) are dropped first
+# widget values that name a run no longer listed (deleted, filtered out) are dropped first; a click made
+# for a run that vanished meanwhile must not act on the run the picker falls back to
 state["runs.compare"] = [i for i in state.get("runs.compare", []) if i in labels]
-if state.get("runs.pick") not in labels:
+vanished = state.get("runs.pick") if state.get("runs.pick") not in labels else None
+if vanished is not None:
     state.pop("runs.pick", None)
+    state.pop("runs.confirm_delete", None)
 
 st.subheader("Compare", divider="gray")
 picked = st.multiselect("Runs to overlay", list(labels), key="runs.compare", format_func=labels.get,
@@ -69,15 +76,22 @@ if picked:
     st.caption("Colour: the arm. Line style and marker: the run.")
 
 st.subheader("Act on a run", divider="gray")
-run_id = st.selectbox("Run", list(labels), key="runs.pick", format_func=labels.get)
+if vanished is not None:
+    st.warning(f"Run `{vanished}` is no longer listed (deleted, or hidden by the filters); nothing was done to "
+               "it or to another run. Pick the run to act on.", icon=":material/search_off:")
+run_id = st.selectbox("Run", list(labels), key="runs.pick", format_func=labels.get,
+                      on_change=lambda: state.pop("runs.confirm_delete", None))  # a confirmation is for one run
 record = by_id[run_id]
+acting = vanished is None  # this rerun's clicks were made for the vanished run
+if record.damaged:
+    st.warning(f"This run's record is damaged: {record.damage}. Its settings are lost.", icon=":material/report:")
 a1, a2, a3, a4 = st.columns(4)
 a1.page_link("pages/live.py", label="Open live view", icon=":material/monitoring:", query_params={"run": run_id})
-if a2.button("New run from this one", key="runs.clone", icon=":material/content_copy:"):
+if a2.button("New run from this one", key="runs.clone", icon=":material/content_copy:") and acting:
     state[PREFILL_KEY] = {"config": record.config, "from": run_id}
     st.switch_page("pages/new_run.py")
 if not record.finished and a3.button("Cancel run", key="runs.cancel", icon=":material/cancel:",
-                                     disabled=record.cancel_requested):
+                                     disabled=record.cancel_requested) and acting:
     status = store.request_cancel(run_id)
     st.toast(f"Cancel requested for {run_id} (now {status}).")
     st.rerun()
@@ -87,7 +101,8 @@ if record.status == "succeeded":
 with a4:
     sure = st.checkbox("Yes, delete it and its files", key="runs.confirm_delete",
                        disabled=record.status == "running")
-    if st.button("Delete run", key="runs.delete", icon=":material/delete:", disabled=not sure, type="primary"):
+    if st.button("Delete run", key="runs.delete", icon=":material/delete:", disabled=not sure,
+                 type="primary") and acting:
         try:
             store.delete_run(run_id)
         except ValueError as e:

@@ -9,7 +9,9 @@ import pytest
 
 from kdcore.paths import (
     HOME_ENV,
+    HomeNotAFolder,
     InvalidRunId,
+    check_home,
     home_dir,
     run_dir,
     runs_dir,
@@ -132,3 +134,31 @@ def test_home_subpaths(kd_home: Path):
     assert runs_dir() == kd_home.resolve() / "runs", "runs live in <home>/runs"
     assert teachers_dir() == kd_home.resolve() / "teachers", "teachers live in <home>/teachers"
     assert store_path() == kd_home.resolve() / "kdstudio.sqlite3", "the store is <home>/kdstudio.sqlite3"
+
+
+def test_check_home__a_folder_or_a_missing_one_is_fine(tmp_path: Path):
+    # given an existing folder and a path that does not exist yet
+    # when / then both are homes, and nothing is created
+    assert check_home(tmp_path) == tmp_path.resolve(), "an existing folder"
+    assert check_home(tmp_path / "new" / "home") == (tmp_path / "new" / "home").resolve(), "made later, when needed"
+    assert not (tmp_path / "new").exists(), "check_home creates nothing"
+
+
+def test_check_home__a_file_is_refused_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # given $KDCORE_HOME naming a file (FileExistsError from mkdir before)
+    file = tmp_path / "kdstudio"
+    file.write_text("x")
+    monkeypatch.setenv(HOME_ENV, str(file))
+
+    # when / then
+    with pytest.raises(HomeNotAFolder, match="names a file, not a folder") as info:
+        check_home()
+    assert str(file) in str(info.value) and HOME_ENV in str(info.value), str(info.value)
+
+
+def test_check_home__a_path_through_a_file_is_refused_naming_the_file(tmp_path: Path):
+    file = tmp_path / "file"
+    file.write_text("x")
+    with pytest.raises(HomeNotAFolder) as info:
+        check_home(file / "a" / "home")
+    assert f"cannot be made: {file} names a file" in str(info.value), str(info.value)

@@ -10,21 +10,25 @@ import argparse
 import json
 import sys
 
-from kdcore.cli.args import add_config_arguments, add_home_argument, config_from_args
+from kdcore.cli.args import add_config_arguments, add_home_argument, checked_config
 from kdcore.config import ConfigError, RunConfig, field_reference
-from kdcore.paths import home_dir, run_dir
-from kdcore.store import new_run_id
+from kdcore.paths import HomeNotAFolder, InvalidRunId, check_home, home_dir, run_dir, validate_run_id
+from kdcore.store import StoreFileMissing, new_run_id
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        config = config_from_args(args)
+        run_id = validate_run_id(args.run_id) if args.run_id is not None else new_run_id()
+    except InvalidRunId as e:
+        print(f"--run-id: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = checked_config(args)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return EXIT_USAGE
-    run_id = args.run_id or new_run_id()
     folder = run_dir(run_id, args.home)
     print(f"Run {run_id}: teacher {config.teacher_params():,} params, student {config.student_params():,} params "
           f"({config.compression():.2f}x smaller); artifacts in {folder}", flush=True)
@@ -63,7 +67,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_params(args: argparse.Namespace) -> int:
     try:
-        config = config_from_args(args)
+        config = checked_config(args)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return EXIT_USAGE
@@ -106,5 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        if hasattr(args, "home"):  # before any command makes the folder or opens the store in it
+            check_home(args.home)
+        return int(args.func(args))
+    except HomeNotAFolder as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreFileMissing as e:  # a deleted database is said, not papered over with an empty one
+        print(e, file=sys.stderr)
+        return EXIT_USAGE
 

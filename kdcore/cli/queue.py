@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from kdcore import paths
-from kdcore.cli.args import add_config_arguments, add_home_argument, config_from_args
+from kdcore.cli.args import add_config_arguments, add_home_argument, checked_config
 from kdcore.config import ConfigError
 from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, RunRecord, RunStore
 
@@ -107,7 +107,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_submit(args: argparse.Namespace) -> int:
     try:
-        config = config_from_args(args)
+        config = checked_config(args)
     except ConfigError as e:
         return _fail(str(e), 2)
     with RunStore(args.home) as store:

@@ -35,12 +35,14 @@ def describe(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind == "union_tag_invalid":
         return f"{loc}.family: unknown family {error['ctx']['tag']!r}; allowed: {', '.join(FAMILIES)}"
+    if kind == "finite_number":  # pydantic's "Input should be a finite number", in this module's wording
+        msg = "must be a finite number"
     if kind == "extra_forbidden":
         return f"{loc}: unknown field (check the spelling; `python -m kdcore schema` lists every field)"
     given = error.get("input")
-    shown = "" if isinstance(given, dict) else f" (got {given!r})"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
+    shown = "" if isinstance(given, dict) or msg.endswith(f"got {given!r}") else f" (got {given!r})"
     return f"{loc}: {msg}{shown}"
 
 
@@ -89,15 +91,39 @@ def stored_config(raw: dict[str, Any]) -> RunConfig:
     return config_from_dict(out)
 
 
+#: The most a config file may hold: a real one is a few hundred bytes; ``--config /dev/zero`` must not
+#: fill the memory before it is refused.
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def read_config_text(path: str | Path) -> str:
+    """A config file's text, reading at most the cap and one byte; ConfigError if too big, unreadable or binary."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as e:
+        raise ConfigError([f"config file {str(p)!r}: cannot be read ({e.strerror})"]) from e
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"config file {str(p)!r}: larger than the {MAX_CONFIG_BYTES // 1_000_000} MB a config "
+                           "may hold (a run config is a YAML or JSON file of a few hundred bytes)"])
+    try:
+        text: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:  # a model, an image, a zip: YAML would fail on it with a worse message
+        raise ConfigError([f"config file {str(p)!r}: not a text file (expected YAML or JSON in UTF-8)"])
+    return text
+
+
 def load_config(path: str | Path) -> RunConfig:
     """Read YAML or JSON (JSON is YAML) and validate it."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise ConfigError([f"config file {str(p)!r}: cannot be read ({e.strerror})"]) from e
+    text = read_config_text(p)
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise ConfigError([f"config file {str(p)!r}: not valid YAML/JSON ({e})"]) from e
+    except RecursionError as e:  # `[[[[...` a few kilobytes long
+        raise ConfigError([f"config file {str(p)!r}: nested too deeply to be a run config"]) from e
     return config_from_dict(raw)

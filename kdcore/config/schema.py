@@ -26,6 +26,12 @@ from kdcore.config.families import (
 )
 from kdcore.config.keys import digest, scratch_material, teacher_material
 from kdcore.config.recipes import with_recipe
+from kdcore.paths import validate_run_id
+
+#: float32 weights plus Adam's two moments: what training a parameter holds in memory, at least.
+TRAINING_BYTES_PER_PARAM = 4 * 3
+#: Above this estimate a config gets a warning (:meth:`RunConfig.warnings`).
+MEMORY_WARNING_BYTES = 8 * 10**9
 
 
 class DataConfig(StrictModel):
@@ -161,6 +167,14 @@ class RunConfig(StrictModel):
         None, description="Reuse the teacher of this earlier run id instead of training one."
     )
 
+    @field_validator("teacher_from", mode="before")
+    @classmethod
+    def _teacher_from_is_a_run_id(cls, value: Any) -> Any:
+        """A run id, as kdcore makes them (no ``../``); empty text means none, as the form's empty box does."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return validate_run_id(value) if isinstance(value, str) else value  # its InvalidRunId is a ValueError
+
     @model_validator(mode="before")
     @classmethod
     def _family_recipe(cls, raw: Any) -> Any:
@@ -192,6 +206,20 @@ class RunConfig(StrictModel):
     def compression(self) -> float:
         """How many times smaller the student is than the teacher."""
         return self.teacher_params() / self.student_params()
+
+    def warnings(self) -> list[str]:
+        """What is allowed but likely to fail: a model whose training state may not fit in memory.
+
+        Not a refusal, since a big GPU may hold it; the CLI prints these, the New-run form can show them.
+        """
+        out = []
+        for role, params in (("teacher", self.teacher_params()), ("student", self.student_params())):
+            needed = params * TRAINING_BYTES_PER_PARAM
+            if needed > MEMORY_WARNING_BYTES:
+                out.append(f"{role}: {params:,} parameters need about {needed / 1e9:,.1f} GB for the weights and "
+                           f"Adam's two moments (float32), more than the {MEMORY_WARNING_BYTES / 1e9:.0f} GB "
+                           "that fits on most machines; training may run out of memory")
+        return out
 
     def teacher_key(self) -> str:
         """Hash of everything that determines the trained teacher (not alpha, T or the student).

@@ -9,25 +9,32 @@ here once, so no arm can skip a part of it.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
+import numpy as np
 
 from kdcore.arms import ARMS
-from kdcore.config import RunConfig
+from kdcore.config import FAMILIES, RunConfig, family_of
 from kdcore.engine.data import Splits
 from kdcore.engine.device import jit_setting
 from kdcore.engine.training import ArmCheckpoint, ArmSpec, ArmState, train_arm
 from kdcore.progress import ProgressEvent, Reporter
 from kdcore.results.contract import ArmResult
+from kdcore.results.verdict import RunEvidence
 
 if TYPE_CHECKING:
     from kdcore.engine.augment import EpochBatches
 
 #: The first seed's arms are saved as ``<arm>.keras``; extra seeds are measured, not saved.
 SAVED_ARMS = ARMS
+#: The key of an arm's result (in its checkpoint state) that keeps which test reviews it got right, packed as
+#: bits: a resumed run, a scratch student reused from the baseline cache and the summary's paired test
+#: (:mod:`kdcore.results.paired`) all read the same answers. Taken out before the result becomes an ArmResult.
+TEST_CORRECT = "test_correct"
 
 
 @dataclass
@@ -44,6 +51,8 @@ class RunContext:
     histories: dict[str, list[dict[str, float]]] = field(default_factory=dict, init=False)
     #: Arms trained (or resumed) by this call: none means a finished run was only read back.
     trained_arms: int = field(default=0, init=False)
+    #: Arm name -> whether it got each test review right (arms finished before these were kept have none).
+    test_correct: dict[str, list[bool]] = field(default_factory=dict, init=False)
 
     @property
     def jit(self) -> bool | str:
@@ -74,10 +83,10 @@ class RunContext:
     def finish(self, arm: str, model: keras.Model, state: ArmState, checkpoint: ArmCheckpoint, splits: Splits,
                size_params: int) -> None:
         """Test once, save the kept model, record the result; the arm is then done for good."""
-        test = model.evaluate(splits.x_test, splits.y_test, batch_size=self.config.train.eval_batch_size,
-                              verbose=0, return_dict=True)
+        test, correct = score_on_test(model, splits.x_test, splits.y_test, self.config.train.eval_batch_size)
         file_bytes = self._save_model(arm, model)
-        state.result = arm_result(state, test, size_params, file_bytes, len(splits.y_train))
+        state.result = {**arm_result(state, test, size_params, file_bytes, len(splits.y_train)),
+                        TEST_CORRECT: pack_correct(correct)}
         state.finished = True
         checkpoint.save_state(state)
         checkpoint.clear_weights()
@@ -85,8 +94,22 @@ class RunContext:
 
     def record(self, arm: str, state: ArmState) -> None:
         assert state.result is not None
-        self.results[arm] = dict(state.result)
+        result = dict(state.result)
+        correct = unpack_correct(result.pop(TEST_CORRECT, None))
+        if correct is not None:
+            self.test_correct[arm] = correct
+        self.results[arm] = result
         self.histories[arm] = state.history
+
+    def evidence(self, splits: Splits) -> RunEvidence:
+        """What the summary's intervals and verdict are judged by: answers, the majority rate, curves, families."""
+        counts = np.bincount(np.asarray(splits.y_test, dtype=np.int64)) if len(splits.y_test) else np.zeros(1)
+        return RunEvidence(
+            test_correct=dict(self.test_correct),
+            majority_share=float(counts.max() / counts.sum()) if counts.sum() else None,
+            val_accuracies={arm: [float(row["val_accuracy"]) for row in history if "val_accuracy" in row]
+                            for arm, history in self.histories.items()},
+            teacher_family=family_of(self.config.teacher), families=tuple(FAMILIES))
 
     def _save_model(self, arm: str, model: keras.Model) -> int | None:
         """``<arm>.keras`` of a first-seed arm (the student's weights alone too); its size in bytes."""
@@ -116,6 +139,40 @@ def arm_result(state: ArmState, test: dict[str, float], size_params: int, file_b
         epochs_trained=state.epochs_done, stopped_early=state.stopped_early,
         val_accuracy=best.get("val_accuracy"), val_loss=best.get("val_loss"), train_accuracy=last.get("accuracy"),
     ).to_dict()
+
+
+def score_on_test(model: keras.Model, x: Any, y: Any, batch_size: int) -> tuple[dict[str, float], np.ndarray]:
+    """Loss, accuracy and which reviews the model got right, from one pass over the test set.
+
+    The same figures as ``model.evaluate`` (cross-entropy on the float32 logits, argmax accuracy),
+    but the per-review answers are what the paired test of two students needs.
+    """
+    logits = np.asarray(keras.ops.convert_to_numpy(model.predict(x, batch_size=batch_size, verbose=0)),
+                        dtype=np.float64)
+    labels = np.asarray(y, dtype=np.int64)
+    correct = np.argmax(logits, axis=-1) == labels
+    top = logits.max(axis=-1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=-1))
+    loss = float(np.mean(log_norm - logits[np.arange(len(labels)), labels])) if len(labels) else float("nan")
+    return {"loss": loss, "accuracy": float(correct.mean()) if len(labels) else float("nan")}, correct
+
+
+def pack_correct(correct: np.ndarray) -> dict[str, Any]:
+    """Per-review answers as JSON: a count and the bits in base64 (25,000 reviews take 4 KB)."""
+    bits = np.packbits(np.asarray(correct, dtype=bool))
+    return {"count": int(len(correct)), "bits": base64.b64encode(bits.tobytes()).decode("ascii")}
+
+
+def unpack_correct(stored: Any) -> list[bool] | None:
+    """:func:`pack_correct` read back; None for a result stored without answers (or damaged ones)."""
+    if not isinstance(stored, dict) or not isinstance(stored.get("count"), int):
+        return None
+    try:
+        bits = np.frombuffer(base64.b64decode(stored["bits"], validate=True), dtype=np.uint8)
+    except (KeyError, TypeError, ValueError):
+        return None
+    answers = np.unpackbits(bits)[: stored["count"]]
+    return answers.astype(bool).tolist() if len(answers) == stored["count"] else None
 
 
 def arm_end_event(arm: str, state: ArmState) -> ProgressEvent:

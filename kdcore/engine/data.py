@@ -10,6 +10,7 @@ imports TensorFlow: Keras is only imported for a download.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import socket
@@ -30,6 +31,13 @@ SHUFFLE_SEED = 113  # keras.datasets.imdb.load_data's default
 START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
 DOWNLOAD_TIMEOUT_S = 30.0
 REQUIRED_KEYS = ("x_train", "y_train", "x_test", "y_test")
+# A member's declared (uncompressed) size may reach the floor whatever the archive's size, or
+# EXPANSION times the archive's size, never the ceiling: Keras' imdb.npz (17 MB) holds members
+# of 14 MB, while a zip bomb declares a gigabyte in a megabyte, and reading it took 2.7 GB.
+MEMBER_FLOOR_BYTES = 256 * 2**20
+MEMBER_EXPANSION = 100
+MEMBER_CEILING_BYTES = 8 * 2**30
+LABELS = (0, 1)
 
 
 class DataError(RuntimeError):
@@ -111,17 +119,83 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}: the file is corrupt or not a dataset")
 
 
-def _read_member(fp: IO[bytes]) -> np.ndarray:
-    try:
-        return np.lib.format.read_array(fp, allow_pickle=False)
-    except ValueError:  # an object array: skip the header, then unpickle under restriction
+def _read_member(fp: IO[bytes], size: int, label: str) -> np.ndarray:
+    """One ``.npy`` member of ``size`` bytes; a plain array whose header claims more than the bytes hold is refused.
+
+    numpy allocates the header's shape before it reads the data, so a forged shape of a
+    few bytes would ask for terabytes; object arrays (ragged reviews) unpickle under restriction.
+    """
+    major, _ = np.lib.format.read_magic(fp)
+    read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(fp)
+    if dtype.hasobject:
+        array = _ArrayOnlyUnpickler(fp).load()
+    else:
+        needed = math.prod(shape) * dtype.itemsize
+        if needed > size - fp.tell():
+            raise DataError(f"{label}: its header declares {shape} of {dtype} ({_mib(needed)}), more than "
+                            f"its {_mib(size)} hold; the file is damaged")
         fp.seek(0)
-        major, _ = np.lib.format.read_magic(fp)
-        if major == 1:
-            np.lib.format.read_array_header_1_0(fp)
-        else:
-            np.lib.format.read_array_header_2_0(fp)
-        return _ArrayOnlyUnpickler(fp).load()
+        array = np.lib.format.read_array(fp, allow_pickle=False)
+    if not isinstance(array, np.ndarray):
+        raise DataError(f"{label}: holds a {type(array).__name__}, not an array")
+    return array
+
+
+def member_limit(archive_bytes: int) -> int:
+    """The largest declared size of one npz member that is read, for an archive of ``archive_bytes``."""
+    return min(MEMBER_CEILING_BYTES, max(MEMBER_FLOOR_BYTES, MEMBER_EXPANSION * archive_bytes))
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def _read_members(path: Path, archive: zipfile.ZipFile, names: dict[str, str]) -> list[np.ndarray]:
+    """The four arrays, each member's declared size checked against :func:`member_limit` before it is read.
+
+    ``ZipExtFile`` stops at the declared size (and then checks the CRC), so a header that
+    lies small cannot make a read grow past it either.
+    """
+    archive_bytes = path.stat().st_size
+    limit = member_limit(archive_bytes)
+    arrays = []
+    for key in REQUIRED_KEYS:
+        info = archive.getinfo(names[key])
+        if info.file_size > limit:
+            raise DataError(f"{path}: member {info.filename} declares {_mib(info.file_size)} uncompressed, over the "
+                            f"{_mib(limit)} allowed for a {_mib(archive_bytes)} archive; the file is damaged or "
+                            "a zip bomb, and was not read")
+        with archive.open(info) as member:
+            data = member.read()
+        arrays.append(_read_member(io.BytesIO(data), len(data), f"{path}: member {info.filename}"))
+    return arrays
+
+
+def _describe(array: np.ndarray) -> str:
+    kinds = {"U": "text", "S": "bytes", "O": "Python objects", "f": "floats", "b": "booleans", "c": "complex numbers"}
+    return f"{kinds.get(array.dtype.kind, str(array.dtype))} (dtype {array.dtype}, shape {array.shape})"
+
+
+def check_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse arrays Keras would choke on deep inside ``fit``: empty splits, text, labels other than 0/1."""
+    for key in REQUIRED_KEYS:
+        if arrays[key].ndim > 0 and len(arrays[key]) == 0:
+            raise DataError(f"{path}: {key} is empty; the file needs at least one training and one test review")
+    for key in ("x_train", "x_test"):
+        x = arrays[key]
+        if x.ndim == 0 or x.dtype.kind not in "iuO":
+            raise DataError(f"{path}: {key} holds {_describe(x)}; expected one list of integer token ids "
+                            "per review (Keras' imdb.npz layout)")
+    for key in ("y_train", "y_test"):
+        y = arrays[key]
+        if y.ndim != 1 or y.dtype.kind not in "iufb":
+            raise DataError(f"{path}: {key} holds {_describe(y)}; expected a 1-D array of labels 0 and 1")
+        wrong = np.setdiff1d(np.unique(y), LABELS)
+        if wrong.size:
+            shown = ", ".join(f"{v:g}" for v in wrong[:5]) + (", ..." if wrong.size > 5 else "")
+            raise DataError(f"{path}: {key} holds labels other than 0 and 1 (found {shown}); "
+                            "KD Studio trains binary sentiment classifiers, so every label must be 0 or 1")
 
 
 def read_raw(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -137,14 +211,12 @@ def read_raw(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
             if missing:
                 raise DataError(f"{path}: not an IMDB file in Keras' layout (missing {', '.join(missing)}; "
                                 f"has {', '.join(sorted(names)) or 'nothing'})")
-            arrays = []
-            for key in REQUIRED_KEYS:
-                with archive.open(names[key]) as member:
-                    arrays.append(_read_member(io.BytesIO(member.read())))
+            arrays = _read_members(path, archive, names)
     except DataError:
         raise
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, pickle.UnpicklingError) as e:
         raise DataError(f"{path}: cannot be read as an npz file (truncated or wrong format: {e})") from e
+    check_arrays(path, dict(zip(REQUIRED_KEYS, arrays)))
     x_train, y_train, x_test, y_test = arrays
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise DataError(f"{path}: reviews and labels differ in length "
@@ -156,22 +228,34 @@ def keras_layout(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y
                  num_words: int) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray], np.ndarray]:
     """Apply Keras' seed-113 shuffle, start/oov/index_from offsets and ``num_words`` cut."""
     rng = np.random.RandomState(SHUFFLE_SEED)
-    order = np.arange(len(x_train))
-    rng.shuffle(order)
-    x_train, y_train = x_train[order], y_train[order]
-    order = np.arange(len(x_test))
-    rng.shuffle(order)
-    x_test, y_test = x_test[order], y_test[order]
+    train_order = np.arange(len(x_train))
+    rng.shuffle(train_order)
+    test_order = np.arange(len(x_test))
+    rng.shuffle(test_order)
 
-    def encode(reviews: np.ndarray) -> list[np.ndarray]:
+    def encode(reviews: np.ndarray, order: np.ndarray, name: str) -> list[np.ndarray]:
         out = []
-        for review in reviews:
-            ids = np.asarray(review, dtype=np.int64) + INDEX_FROM
+        for row in order:  # in shuffled order; an error names the row as the file has it
+            ids = _token_ids(reviews[row], name, int(row)) + INDEX_FROM
             ids = np.where(ids < num_words, ids, OOV_CHAR)
             out.append(np.concatenate(([START_CHAR], ids)).astype(np.int32))
         return out
 
-    return encode(x_train), np.asarray(y_train), encode(x_test), np.asarray(y_test)
+    return (encode(x_train, train_order, "x_train"), np.asarray(y_train[train_order]),
+            encode(x_test, test_order, "x_test"), np.asarray(y_test[test_order]))
+
+
+def _token_ids(review: Any, name: str, row: int) -> np.ndarray:
+    """One review as int64 ids; anything but a flat list of non-negative integers is a DataError naming the row."""
+    try:
+        ids = np.asarray(review)
+    except (TypeError, ValueError) as e:  # e.g. a ragged list of lists
+        raise DataError(f"{name}[{row}] is not a list of token ids ({e})") from e
+    if ids.ndim != 1 or (ids.size and ids.dtype.kind not in "iu"):
+        raise DataError(f"{name}[{row}] holds {_describe(ids)}, not a list of integer token ids")
+    if ids.size and ids.min() < 0:
+        raise DataError(f"{name}[{row}] holds a negative token id ({ids.min()}); ids start at 0")
+    return ids.astype(np.int64)
 
 
 def pad(sequences: list[np.ndarray], maxlen: int) -> np.ndarray:
@@ -222,7 +306,11 @@ def load_split_views(config: DataConfig, seed: int, maxlens: Iterable[int]) -> d
     so row ``i`` of every view is the same review.
     """
     path = resolve_path(config.path)
-    x_train, y_train, x_test, y_test = keras_layout(*read_raw(path), num_words=config.vocab_size)
+    raw = read_raw(path)
+    try:
+        x_train, y_train, x_test, y_test = keras_layout(*raw, num_words=config.vocab_size)
+    except DataError as e:
+        raise DataError(f"{path}: {e}") from None
     if config.train_limit:
         x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
     if config.test_limit:

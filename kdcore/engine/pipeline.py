@@ -30,7 +30,7 @@ from kdcore.engine.device import device_description, precision
 from kdcore.engine.run_files import finished_seconds, write_metrics, write_summary
 from kdcore.engine.students import Students
 from kdcore.engine.teacher import Teacher
-from kdcore.progress import NullReporter, Reporter
+from kdcore.progress import NullReporter, Reporter, phase_event
 from kdcore.results import DataCounts
 from kdcore.results import summary as summarise
 
@@ -56,6 +56,7 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
         device = device_description()
         run = RunContext(config, run_dir, reporter, home, tick_interval, device)
         d = config.data
+        reporter.report(phase_event("data"))
         views = load_split_views(d, config.train.seed, {d.maxlen, d.teacher_length})
         splits = views[d.maxlen]
         run.log(f"Device: {device}. {_data_line(d, splits)}")
@@ -91,4 +92,4 @@ def _summary(run: RunContext, teacher: Teacher, pairs: Students, splits: Splits,
         teacher_source=teacher.source, teacher_key=config.teacher_key(), scratch_reused=pairs.baselines.reused,
         data=DataCounts(train=len(splits.y_train), val=len(splits.y_val), test=len(splits.y_test),
                         validate_on=config.data.validate_on, source=splits.source),
-        compression=config.compression()).to_dict()
+        compression=config.compression(), evidence=run.evidence(splits)).to_dict()

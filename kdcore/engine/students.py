@@ -22,6 +22,7 @@ from kdcore.engine.data import Splits
 from kdcore.engine.distill import TEACHER_LOGITS, TOKENS, DistillationLoss, Distiller
 from kdcore.engine.models import build_classifier, compile_classifier
 from kdcore.engine.teacher import Teacher
+from kdcore.progress import phase_event
 
 if TYPE_CHECKING:
     from kdcore.engine.augment import EpochBatches
@@ -39,6 +40,7 @@ class Students:
         """The distilled student and its scratch twin, from the same initial weights."""
         c = self.run.config
         seed = c.train.seed + seed_index
+        self.run.reporter.report(phase_event("student_models", arm_name("student", seed_index)))
         initial = initial_student_weights(c, seed)
         self._distilled(seed_index, seed, initial, splits, logits, teacher_splits)
         if c.train.train_scratch:

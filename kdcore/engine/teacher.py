@@ -27,6 +27,7 @@ from kdcore.engine.models import build_classifier, compile_classifier
 from kdcore.engine.training import ArmCheckpoint, ArmState
 from kdcore.paths import run_dir as run_folder
 from kdcore.paths import teachers_dir
+from kdcore.progress import phase_event
 
 
 class Teacher:
@@ -68,7 +69,7 @@ class Teacher:
     def model(self) -> keras.Model:
         """The trained teacher, for students whose targets it makes on every step."""
         if self._model is None:
-            self._model = keras.models.load_model(self.run.folder / "teacher.keras", compile=False)
+            self._model = keras.models.load_model(self.run.folder / "teacher.keras", compile=False, safe_mode=True)
         return self._model
 
     def _resumed(self, state: ArmState, splits: Splits, student_view: Splits) -> np.ndarray | None:
@@ -95,6 +96,7 @@ class Teacher:
             return teacher, ArmState(epochs_done=len(history), history=history,
                                      best_epoch=best_index(history, c.train.monitor))
         self.source = "trained"
+        self._phase("teacher_model")
         keras.utils.set_random_seed(c.train.seed)
         teacher = compile_classifier(build_classifier(c.teacher, c.data.vocab_size, c.data.teacher_length, "teacher"),
                                      c.train.teacher_rate, self.run.jit, c.train.teacher_optimizer)
@@ -113,19 +115,26 @@ class Teacher:
                                  "(did it finish its teacher?)")
             check_compatible(json.loads((earlier / "config.json").read_text()), c)
             history = read_history(earlier / "checkpoints" / "teacher.json")
-            return keras.models.load_model(path, compile=False), f"run {c.teacher_from}", history
+            self._phase("teacher_earlier")
+            return keras.models.load_model(path, compile=False, safe_mode=True), f"run {c.teacher_from}", history
         cached = self._cache_dir() / "teacher.keras"
         if cached.exists():
             history = read_history(self._cache_dir() / "teacher.json")
-            return keras.models.load_model(cached, compile=False), f"cache {c.teacher_key()}", history
+            self._phase("teacher_cached")
+            return keras.models.load_model(cached, compile=False, safe_mode=True), f"cache {c.teacher_key()}", history
         return None
 
     def _targets(self, teacher: keras.Model, splits: Splits, student_view: Splits) -> np.ndarray:
         """The teacher's logits on the training rows, read from the view ``distill.teacher_view`` names."""
         c = self.run.config
+        self._phase("targets")
         targets_from = (splits.x_train if c.distill.teacher_view == "own"
                         else repad(student_view.x_train, c.data.teacher_length))
         return teacher_logits(teacher, targets_from, c.train.eval_batch_size)
+
+    def _phase(self, phase: str) -> None:
+        """Tell the Live page what the teacher step is doing before (or instead of) training batches."""
+        self.run.reporter.report(phase_event(phase, "teacher"))
 
     def _logits_path(self) -> Path:
         return self.run.checkpoints / logits_file(self.run.config)

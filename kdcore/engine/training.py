@@ -4,12 +4,14 @@ Around each arm's ``fit`` this module adds throttled progress ticks, a stop chec
 batches, validation at each epoch end (plain labels cross-entropy, the same for every arm,
 so curves compare), keep-best weights and early stopping, and a checkpoint per epoch
 (weights, optimizer state and history) so that a killed worker resumes from the last
-finished epoch instead of from scratch.
+finished epoch instead of from scratch. A damaged checkpoint (a torn disk, a hand edit) is
+named, discarded and trained again rather than failing the run on every resume.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from kdcore.engine.augment import EpochBatches
 
 TRAIN_KEYS = ("loss", "accuracy", "hard_loss", "distill_loss")
+#: What reading a damaged or missing checkpoint file raises (h5py: OSError, KeyError; Keras: ValueError).
+DAMAGED_FILE_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,6 +54,8 @@ class ArmCheckpoint:
     def __init__(self, folder: Path, arm: str):
         self.folder = folder
         self.arm = arm
+        #: One line per damaged file this checkpoint discarded, for the run's log (see :func:`train_arm`).
+        self.notes: list[str] = []
         folder.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -59,9 +66,24 @@ class ArmCheckpoint:
         return self.folder / f"{self.arm}.{tag}.weights.h5"
 
     def load(self) -> ArmState:
+        """The arm's saved state; a damaged state file is discarded with its weights: the arm starts over."""
         if not self.state_path.exists():
             return ArmState()
-        return ArmState(**json.loads(self.state_path.read_text()))
+        try:
+            state = ArmState(**json.loads(self.state_path.read_text()))
+            if not isinstance(state.epochs_done, int) or not isinstance(state.history, list):
+                raise TypeError("epochs_done or history has the wrong type")
+        except DAMAGED_FILE_ERRORS as e:
+            self._discard(self.state_path, e, "training this arm again from its first epoch")
+            self.clear_weights()
+            return ArmState()
+        return state
+
+    def _discard(self, path: Path, error: BaseException, then: str) -> None:
+        note = f"checkpoint {path} is damaged ({type(error).__name__}: {error}); discarded it, {then}"
+        log.warning(note)
+        self.notes.append(note)
+        path.unlink(missing_ok=True)
 
     def save_state(self, state: ArmState) -> None:
         atomic_write_text(self.state_path, json.dumps(asdict(state), indent=1))
@@ -83,14 +105,43 @@ class ArmCheckpoint:
         self.save_state(state)
 
     def restore(self, model: keras.Model, optimizer: keras.optimizers.Optimizer,
-                trainable: list[Any]) -> None:
-        """Put the last finished epoch's weights and optimizer state back in place.
+                trainable: list[Any], state: ArmState | None = None) -> ArmState:
+        """Put the last finished epoch's weights and optimizer state back; returns the state to go on from.
 
         The optimizer is built first: Keras skips a weights file's optimizer variables (with a
-        warning) when the optimizer is not built yet.
+        warning) when the optimizer is not built yet. When the last epoch's file is damaged, the
+        best epoch's file (weights and optimizer state of that epoch) is used and ``state``
+        rolled back to it, so only the epochs after it are trained again; when that is damaged
+        too, the arm starts over. Damaged files are discarded and named in :attr:`notes`.
         """
         optimizer.build(trainable)
-        model.load_weights(self.weights_path("last"))
+        state = state if state is not None else ArmState()
+        if self.load_into(model, optimizer, self.weights_path("last"), "going back to the best epoch's checkpoint"):
+            return state
+        best = state.best_epoch
+        if best is not None and best < state.epochs_done and self.load_into(
+                model, optimizer, self.weights_path("best"), "training this arm again from its first epoch"):
+            kept = state.history[: best + 1]
+            state = ArmState(epochs_done=best + 1, history=kept, best_epoch=best, best_value=state.best_value,
+                             train_seconds=sum(float(row.get("epoch_seconds", 0.0)) for row in kept))
+        else:
+            state = ArmState()
+            self.clear_weights()
+        self.save_state(state)
+        return state
+
+    def load_into(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, path: Path, then: str) -> bool:
+        """Load a weights file; if it is damaged, put the model and optimizer back as they were, discard it."""
+        variables = [*model.weights, *optimizer.variables]
+        before = [keras.ops.convert_to_numpy(v) for v in variables]
+        try:
+            model.load_weights(path)
+        except DAMAGED_FILE_ERRORS as e:
+            for variable, value in zip(variables, before):
+                variable.assign(value)
+            self._discard(path, e, then)
+            return False
+        return True
 
     def clear_weights(self) -> None:
         for path in (self.weights_path("last"), self.weights_path("best")):
@@ -190,7 +241,8 @@ def train_arm(spec: ArmSpec, checkpoint: ArmCheckpoint, reporter: Reporter, tick
     state = checkpoint.load()
     fit_model = spec.fit_model
     if state.epochs_done and not state.finished:
-        checkpoint.restore(spec.model, fit_model.optimizer, fit_model.trainable_variables)
+        state = checkpoint.restore(spec.model, fit_model.optimizer, fit_model.trainable_variables, state)
+    _report_notes(checkpoint, reporter)
     resuming = f"resuming after epoch {state.epochs_done}" if state.epochs_done else "starting"
     reporter.report(ProgressEvent("arm_start", spec.arm, state.epochs_done, 0,
                                   math.ceil(len(spec.y) / spec.batch_size), spec.epochs,
@@ -205,5 +257,15 @@ def train_arm(spec: ArmSpec, checkpoint: ArmCheckpoint, reporter: Reporter, tick
             fit_model.fit(spec.x, spec.y, batch_size=spec.batch_size, epochs=spec.epochs,
                           initial_epoch=state.epochs_done, shuffle=True, verbose=0, callbacks=callbacks)
     if spec.keep_best and state.best_epoch is not None and state.best_epoch + 1 != state.epochs_done:
-        spec.model.load_weights(checkpoint.weights_path("best"))
+        if not checkpoint.load_into(spec.model, fit_model.optimizer, checkpoint.weights_path("best"),
+                                    "keeping the last epoch's weights instead"):
+            state.best_epoch, state.best_value = state.epochs_done - 1, state.history[-1].get(spec.monitor)
+            _report_notes(checkpoint, reporter)
     return state
+
+
+def _report_notes(checkpoint: ArmCheckpoint, reporter: Reporter) -> None:
+    """Damaged checkpoint files go to the run's log, once."""
+    for note in checkpoint.notes:
+        reporter.report(ProgressEvent("log", checkpoint.arm, message=note))
+    checkpoint.notes.clear()

@@ -1,11 +1,14 @@
 """What a finished run reports: the per-arm results and the run's summary, and how they are computed.
 
 :mod:`kdcore.results.contract` says what each field means (the typed contract every reader
-uses); :mod:`kdcore.results.summary` computes the comparisons, the seed statistics and the
-verdict. Layer: above the bottom (``kdcore.arms``, ``kdcore.progress``, ``kdcore.paths``);
-written by the engine, read by the UI, the CLI and the benchmarks. No Keras or TensorFlow.
+uses); :mod:`kdcore.results.summary` computes the comparisons and the seed statistics,
+:mod:`kdcore.results.paired` the test-set intervals (Wilson, Newcombe, McNemar) and
+:mod:`kdcore.results.verdict` the verdict in words. Layer: above the bottom (``kdcore.arms``,
+``kdcore.progress``, ``kdcore.paths``); written by the engine, read by the UI, the CLI and the
+benchmarks. No Keras or TensorFlow.
 """
 
 from kdcore.results.contract import ArmResult, DataCounts, GainStats, RunSummary, SeedComparison, SeedStats
+from kdcore.results.verdict import RunEvidence
 
-__all__ = ["ArmResult", "DataCounts", "GainStats", "RunSummary", "SeedComparison", "SeedStats"]
+__all__ = ["ArmResult", "DataCounts", "GainStats", "RunEvidence", "RunSummary", "SeedComparison", "SeedStats"]

@@ -21,9 +21,11 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from kdcore.arms import arm_base, sorted_arms
+from kdcore.results.paired import accuracy_interval
 
 #: Fields of :class:`ArmResult` that only a distilled student carries (its comparisons).
-STUDENT_ONLY = ("gain_over_scratch", "teacher_share")
+STUDENT_ONLY = ("gain_over_scratch", "teacher_share", "gain_low", "gain_high", "gain_p_value", "only_student_right",
+                "only_scratch_right")
 _Stats = TypeVar("_Stats", bound="SeedStats")
 _Flat = TypeVar("_Flat", bound="_FlatRecord")
 
@@ -87,6 +89,11 @@ class ArmResult(_FlatRecord):
 
     #: Share of the test reviews classified correctly, 0..1, with the kept weights.
     test_accuracy: float | None = None
+    #: The Wilson 95 % interval of :attr:`test_accuracy` (what the test set's size allows one to say);
+    #: None when the per-review answers were not kept (summaries stored before intervals existed).
+    #: :meth:`RunSummary.accuracy_interval` then computes it from the accuracy and ``data.test``.
+    test_accuracy_low: float | None = None
+    test_accuracy_high: float | None = None
     #: Mean cross-entropy on the test labels.
     test_loss: float | None = None
     #: Trainable and non-trainable parameters of the arm's model.
@@ -113,6 +120,16 @@ class ArmResult(_FlatRecord):
     gain_over_scratch: float | None = None
     #: Students only: test accuracy divided by the teacher's (0.977: 97.7 % kept); None without a teacher.
     teacher_share: float | None = None
+    #: Students only: the 95 % interval of :attr:`gain_over_scratch` from the test set itself (Newcombe's
+    #: interval for paired proportions: both arms answered the same reviews); it holds with one seed.
+    #: None without a twin, or when the per-review answers were not kept.
+    gain_low: float | None = None
+    gain_high: float | None = None
+    #: Students only: exact McNemar p-value of the reviews where the student and its twin disagree.
+    gain_p_value: float | None = None
+    #: Students only: test reviews only the student got right, and only its scratch twin (the discordant pairs).
+    only_student_right: int | None = None
+    only_scratch_right: int | None = None
 
     def to_dict(self, *, student: bool = False) -> dict[str, Any]:
         """The stored layout: every field, and the :data:`STUDENT_ONLY` ones only for a ``student``."""
@@ -252,6 +269,13 @@ class RunSummary:
     def arm_names(self) -> list[str]:
         """The run's arms in display order: teacher, student, scratch, then the extra seeds."""
         return sorted_arms(self.arms)
+
+    def accuracy_interval(self, name: str) -> tuple[float, float] | None:
+        """The arm's 95 % test-accuracy interval: as stored, else Wilson's from the accuracy and ``data.test``."""
+        arm = self.arm(name)
+        if arm.test_accuracy_low is not None and arm.test_accuracy_high is not None:
+            return arm.test_accuracy_low, arm.test_accuracy_high
+        return accuracy_interval(arm.test_accuracy, self.data.test)
 
     def share_of_teacher(self, name: str) -> float | None:
         """The arm's test accuracy as a share of the teacher's (None for the teacher itself).

@@ -2,23 +2,27 @@
 
 The engine calls :func:`add_comparisons`, :func:`compare_arms` and :func:`verdict` on the
 arms it trained (dicts in the :class:`~kdcore.results.contract.ArmResult` layout), or
-:func:`summarise_run` for the whole :class:`~kdcore.results.contract.RunSummary`. No
-TensorFlow here: the dashboard uses these functions on stored summaries too.
+:func:`summarise_run` for the whole :class:`~kdcore.results.contract.RunSummary`, with the
+:class:`~kdcore.results.verdict.RunEvidence` that the test-set intervals and the verdict are
+judged by (:mod:`kdcore.results.paired` for the statistics, :mod:`kdcore.results.verdict` for
+the words). No TensorFlow here: the dashboard uses these functions on stored summaries too.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
 from kdcore.arms import arm_base, scratch_twin
 from kdcore.results.contract import ArmResult, DataCounts, GainStats, RunSummary, SeedComparison, SeedStats
+from kdcore.results.paired import paired_test, wilson_interval
+from kdcore.results.verdict import NO_DIFFERENCE, RunEvidence, describe
 
-#: Accuracy differences below this (a tenth of a point) are reported as "no difference".
-NO_DIFFERENCE = 0.001
+__all__ = ["NO_DIFFERENCE", "RunEvidence", "add_comparisons", "compare_arms", "compare_seeds", "describe",
+           "paired_gain", "seed_stats", "summarise_run", "verdict"]
 
 #: Two-sided 95% Student-t quantiles for 1 to 30 degrees of freedom (seeds - 1); 1.96 beyond.
 #: A table, not scipy: this module runs in the UI process, which stays light.
@@ -81,86 +85,56 @@ def compare_arms(arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return compare_seeds(arms).to_dict()
 
 
-def add_comparisons(arms: dict[str, dict[str, Any]]) -> None:
-    """Add the student's gain over its paired scratch and the share of teacher accuracy kept."""
+def add_comparisons(arms: dict[str, dict[str, Any]],
+                    test_correct: Mapping[str, Sequence[bool]] | None = None) -> None:
+    """Add each arm's test-accuracy interval and each student's comparisons with its twin and the teacher.
+
+    Without ``test_correct`` (each arm's per-review answers) the intervals are None: an accuracy
+    alone does not say which reviews two arms disagree on.
+    """
+    answers = test_correct or {}
     teacher_acc = arms.get("teacher", {}).get("test_accuracy")
     for name, result in arms.items():
+        correct = answers.get(name)
+        interval = wilson_interval(sum(map(bool, correct)), len(correct)) if correct else None
+        result["test_accuracy_low"], result["test_accuracy_high"] = interval or (None, None)
         if arm_base(name) != "student":
             continue
         scratch = arms.get(scratch_twin(name))
         result["gain_over_scratch"] = (result["test_accuracy"] - scratch["test_accuracy"]) if scratch else None
         result["teacher_share"] = (result["test_accuracy"] / teacher_acc) if teacher_acc else None
+        paired = paired_test(correct, answers[scratch_twin(name)]) if (
+            scratch and correct and scratch_twin(name) in answers) else None
+        result.update(gain_low=paired and paired.low, gain_high=paired and paired.high,
+                      gain_p_value=paired and paired.p_value, only_student_right=paired and paired.only_student,
+                      only_scratch_right=paired and paired.only_scratch)
 
 
 def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_seconds: float, teacher_source: str,
                   teacher_key: str, scratch_reused: Iterable[str], data: DataCounts,
-                  compression: float) -> RunSummary:
-    """The whole summary of a run from its arms' results: comparisons, seed statistics, verdict.
+                  compression: float, evidence: RunEvidence | None = None) -> RunSummary:
+    """The whole summary of a run from its arms' results: comparisons, intervals, seed statistics, verdict.
 
     ``arms`` is not changed; :meth:`RunSummary.to_dict` gives what ``summary.json`` holds.
-    Unlike reading (:meth:`RunSummary.from_dict`, tolerant of old runs), writing is strict:
-    a field the contract does not declare is a TypeError, so a new figure is documented in
-    :class:`~kdcore.results.contract.ArmResult` before any reader sees it.
+    ``evidence`` (each arm's per-review test answers, the test set's majority share, the
+    validation curves, the families) is what the intervals and the verdict are judged by; it
+    is not stored as it is. Unlike reading (:meth:`RunSummary.from_dict`, tolerant of old runs),
+    writing is strict: a field the contract does not declare is a TypeError, so a new figure is
+    documented in :class:`~kdcore.results.contract.ArmResult` before any reader sees it.
     """
+    evidence = evidence or RunEvidence()
     compared = {name: dict(result) for name, result in arms.items()}
-    add_comparisons(compared)
+    add_comparisons(compared, evidence.test_correct)
     seeds = compare_seeds(compared)
     results = {name: ArmResult(**result) for name, result in compared.items()}
     return RunSummary(device=device, total_seconds=total_seconds, teacher_reused=teacher_source not in TRAINED_HERE,
                       teacher_source=teacher_source, teacher_key=teacher_key, scratch_reused=tuple(scratch_reused),
                       data=data, compression=compression, arms=MappingProxyType(results), seeds=seeds,
-                      verdict=describe(results.get("teacher") or ArmResult(), seeds))
+                      verdict=describe(results, seeds, evidence))
 
 
-def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any] | SeedComparison) -> str:
-    """One paragraph that answers "did distillation pay here?", with the likely reason if not."""
+def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any] | SeedComparison,
+            evidence: RunEvidence | None = None) -> str:
+    """One paragraph that answers "did distillation pay here?", how sure that is, and the likely reason if not."""
     typed = seeds if isinstance(seeds, SeedComparison) else SeedComparison.from_dict(seeds)
-    return describe(ArmResult.from_dict(arms.get("teacher")), typed)
-
-
-def describe(teacher: ArmResult, seeds: SeedComparison) -> str:
-    """:func:`verdict` on typed results."""
-    student_mean = seeds.student.mean
-    teacher_acc = teacher.test_accuracy or 0.0
-    if student_mean is None:
-        best = f", best epoch {teacher.best_epoch}" if teacher.best_epoch else ""  # 1-based, as stored
-        val = teacher.val_accuracy
-        return (f"Teacher only: {teacher_acc:.1%} test accuracy"
-                f"{f' ({val:.1%} validation{best})' if val is not None else ''}; no student was trained.")
-    if seeds.scratch is None or seeds.gain is None or seeds.gain.mean is None:
-        return (f"Distilled student: {student_mean:.1%} test accuracy, "
-                f"{teacher_acc:.1%} for the teacher; no scratch baseline was trained.")
-    scratch_mean, gain = seeds.scratch.mean or 0.0, seeds.gain
-    gain_mean = gain.mean or 0.0
-    n = len(gain.values)
-    over = f" over {n} seeds" if n > 1 else ""
-    interval = f" (95% interval of the paired gain: ±{gain.ci95 * 100:.2f} points)" if gain.ci95 is not None else ""
-    noise = {True: f" This is larger than the seed-to-seed spread{interval}.",
-             False: f" This is within the seed-to-seed spread{interval}, so it may be noise.",
-             None: " With one seed, the spread is unknown: repeat with train.seeds >= 3 to tell gain from noise."}[
-        gain.exceeds_spread]
-    if abs(gain_mean) < NO_DIFFERENCE:
-        return (f"Distillation made no measurable difference: the distilled student reached {student_mean:.1%} "
-                f"and the same model trained from scratch {scratch_mean:.1%}{over}.{noise}")
-    if student_mean > scratch_mean:
-        return (f"Distillation paid: the distilled student reached {student_mean:.1%} against {scratch_mean:.1%} "
-                f"for the same model trained from scratch{over} ({gain_mean * 100:+.2f} points).{noise}")
-    # a loss inside the noise may not be one: its reason is then said as a condition, not a finding
-    lead = "Likely reason" if gain.exceeds_spread else "If the loss is real, the likely reason"
-    return (f"The distilled student ended below the scratch student: {student_mean:.1%} against "
-            f"{scratch_mean:.1%}{over} ({gain_mean * 100:+.2f} points).{noise} {lead}: "
-            f"{_teacher_problem(teacher, scratch_mean)}")
-
-
-def _teacher_problem(teacher: ArmResult, scratch_acc: float) -> str:
-    """Why a student distilled from this teacher would lose to scratch, in words."""
-    val, train, test = teacher.val_accuracy, teacher.train_accuracy, teacher.test_accuracy
-    if val is not None and train is not None and train - val > 0.08:
-        return (f"the teacher overfit (train accuracy {train:.1%}, validation {val:.1%}), and the "
-                "student copied its mistakes. Try teacher dropout, keep-best weights, or fewer teacher epochs.")
-    if test is not None and test <= scratch_acc + 0.005:
-        return (f"the teacher ({test:.1%} test accuracy) is no stronger than the student trained "
-                "alone, so its soft targets carry little extra knowledge. Train a stronger teacher (another "
-                "family: teacher.family=ngram), or raise alpha.")
-    return ("these alpha/temperature settings weight the teacher's soft targets in a way that "
-            "does not help here; try a higher alpha or a lower temperature.")
+    return describe({name: ArmResult.from_dict(arm) for name, arm in arms.items()}, typed, evidence)

@@ -6,6 +6,7 @@ turns progress events into rows; :class:`RunStore` (``run_store``: runs, metrics
 builds on ``workers`` (the workers table) and ``connection`` (a connection per thread).
 """
 
+from kdcore.store.connection import NEW_STORE_ENV, StoreFileMissing
 from kdcore.store.run_store import (
     DEFAULT_MAX_CRASHES,
     DEFAULT_STALE_AFTER_S,
@@ -17,6 +18,7 @@ from kdcore.store.run_store import (
     event_log_line,
     new_run_id,
 )
+from kdcore.store.schema import TRANSIENT_STORE_ERRORS
 
-__all__ = ["DEFAULT_MAX_CRASHES", "DEFAULT_STALE_AFTER_S", "FINISHED", "RUN_STATUSES", "RunRecord", "RunStore",
-           "WorkerRecord", "event_log_line", "new_run_id"]
+__all__ = ["DEFAULT_MAX_CRASHES", "DEFAULT_STALE_AFTER_S", "FINISHED", "NEW_STORE_ENV", "RUN_STATUSES", "RunRecord",
+           "RunStore", "StoreFileMissing", "TRANSIENT_STORE_ERRORS", "WorkerRecord", "event_log_line", "new_run_id"]

@@ -48,22 +48,48 @@ class RunRecord:
     summary: dict | None
     cancel_requested: bool
     attempts: int
+    #: Why part of the row could not be read (its config or summary is not valid JSON), else None.
+    #: A damaged row still lists, with an empty config, so one bad row cannot take a page down.
+    damage: str | None = None
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
 
+    @property
+    def damaged(self) -> bool:
+        return self.damage is not None
+
     def run_config(self) -> RunConfig:
-        """The validated config this run was queued with."""
+        """The validated config this run was queued with; a damaged row raises rather than run the defaults."""
+        if self.damage is not None:
+            raise DamagedRecord(f"run {self.id}: {self.damage}")
         return stored_config(self.config)
 
     @classmethod
     def _from_row(cls, row: Sequence[Any]) -> RunRecord:
         values = dict(zip(RUN_COLUMNS, row))
-        values["config"] = json.loads(values["config"])
-        values["summary"] = json.loads(values["summary"]) if values["summary"] else None
-        values["cancel_requested"] = bool(values["cancel_requested"])
+        config, config_problem = _json_object(values["config"], "config")
+        summary, summary_problem = _json_object(values["summary"], "summary") if values["summary"] else (None, None)
+        problems = [p for p in (config_problem, summary_problem) if p]
+        values.update(config=config or {}, summary=summary, cancel_requested=bool(values["cancel_requested"]),
+                      damage="; ".join(problems) or None)
         return cls(**values)
+
+
+class DamagedRecord(ValueError):
+    """A run's stored row cannot be read whole (e.g. its config is not JSON); the message says which part."""
+
+
+def _json_object(text: Any, column: str) -> tuple[dict | None, str | None]:
+    """A JSON-object column as a dict, or None and what is wrong with it, worded for the Runs page."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError) as e:
+        return None, f"its stored {column} is not valid JSON ({e})"
+    if not isinstance(value, dict):
+        return None, f"its stored {column} is a JSON {type(value).__name__}, not an object"
+    return value, None
 
 
 @dataclass(frozen=True)

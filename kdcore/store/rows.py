@@ -31,7 +31,7 @@ def finite(value: Any) -> float | None:
 
 def event_log_line(event: ProgressEvent) -> str | None:
     """The line a progress event adds to the run's log (ticks add none)."""
-    if event.kind == "log":
+    if event.kind in ("log", "phase"):
         return event.message
     if event.kind == "arm_start":
         return f"== {event.arm}: " + (event.message or f"starting at epoch {event.epoch + 1}")

@@ -255,7 +255,7 @@ class RunStore(WorkerTable):
                         metric_row(run_id, event.arm, kind, event.epoch, step, event.steps, name, value, t)
                         for name, value in event.metrics.items()
                     )
-                if event.kind != "log":
+                if event.kind not in ("log", "phase"):  # a phase names what runs, not how far
                     speed = event.metrics.get("samples_per_s") if event.kind == "tick" else None
                     progress = (event.arm, event.epoch, event.step, event.steps, event.epochs, speed)
                 line = event_log_line(event)

@@ -22,6 +22,8 @@ FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 SCHEMA_VERSION = 2
 #: How long a connection waits for another writer's lock before "database is locked".
 BUSY_TIMEOUT_S = 30.0
+#: Errors that say the file is busy or briefly unwritable (locked, I/O): worth a retry, never a failed run.
+TRANSIENT_STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
 
 _STATUS_LIST = ", ".join(f"'{s}'" for s in RUN_STATUSES)
 
@@ -127,7 +129,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     else:
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            # A COMMIT that failed (busy, I/O) leaves the transaction open: close it, so the
+            # caller's retry starts clean instead of failing on "transaction within a transaction".
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 def ensure_schema(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> None:

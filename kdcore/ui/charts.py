@@ -7,14 +7,20 @@ ticks) are solid, validation curves (one point per epoch) dashed, on the fractio
 axis the store records, so both kinds of row share an x axis. Arms are named, labelled and
 ordered by :mod:`kdcore.arms`; only their colours are presentation, and live here.
 
+Axes that cannot mislead: an accuracy axis never leaves 0..100 % (an empty chart shows that
+range, not Plotly's default -1..4), and test-accuracy bars start at 0, so a bar twice as long
+is twice the accuracy. Training curves may be smoothed (TensorBoard's debiased exponential
+moving average, with the raw line kept faint behind); validation points never are: one point
+per epoch is the measurement itself.
+
 Pure functions of DataFrames and run summaries: no Streamlit, no TensorFlow, easy to test.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -35,6 +41,12 @@ _RUN_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 METRIC_TITLES = {"accuracy": "Accuracy", "loss": "Loss (cross-entropy on labels)"}
 #: The training-loss series comparable across arms: the student's total mixes in the soft term.
 TRAIN_LOSS_OF = {"student": "hard_loss"}
+#: The smoothing weight the Live page's toggle applies (TensorBoard's default is 0.6).
+SMOOTHING = 0.6
+#: The whole accuracy scale: what an accuracy axis shows before data, and the most it may ever show.
+ACCURACY_RANGE = (0.0, 1.0)
+#: A loss axis before data: from 0 to a little above ln 2, where an untrained binary classifier starts.
+EMPTY_LOSS_RANGE = (0.0, 1.0)
 
 
 def arm_color(arm: str) -> str:
@@ -54,19 +66,40 @@ def _layout(fig: go.Figure, title: str, y_title: str, *, percent: bool, height: 
         yaxis_title=y_title,
     )
     fig.update_xaxes(rangemode="tozero", showgrid=True)
-    if percent:
-        fig.update_yaxes(tickformat=".1%")
+    if percent:  # zoomed on the data, but never past 0 % or 100 %
+        fig.update_yaxes(tickformat=".1%", autorangeoptions={"minallowed": ACCURACY_RANGE[0],
+                                                             "maxallowed": ACCURACY_RANGE[1]})
+    else:
+        fig.update_yaxes(rangemode="tozero")
     return fig
 
 
-def _empty(fig: go.Figure, message: str) -> go.Figure:
+def _empty(fig: go.Figure, message: str, y_range: tuple[float, float] = ACCURACY_RANGE) -> go.Figure:
+    """An explained empty chart on a sane scale (Plotly alone would draw -1..4, i.e. -100 % to 400 %)."""
     fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
                        font={"size": 14, "color": "#888"})
     fig.update_xaxes(range=[0, 1])
+    fig.update_yaxes(range=list(y_range))
     return fig
 
 
-def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380) -> go.Figure:
+def smoothed(values: Sequence[float], weight: float) -> np.ndarray:
+    """TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled to 0.
+
+    ``weight`` 0 returns the values as they are; 0.9 averages over roughly the last ten.
+    """
+    raw = np.asarray(values, dtype=float)
+    if weight <= 0 or len(raw) == 0:
+        return raw
+    out = np.empty_like(raw)
+    last = 0.0
+    for i, value in enumerate(raw):
+        last = last * weight + (1 - weight) * value
+        out[i] = last / (1 - weight ** (i + 1))
+    return out
+
+
+def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380, smoothing: float = 0.0) -> go.Figure:
     """One metric (``accuracy`` or ``loss``) of every arm against fractional epoch.
 
     Ticks named ``metric`` give the solid training line; epoch rows named ``val_<metric>``
@@ -77,13 +110,17 @@ def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380) -> go.
     For the loss, the distilled student's training line is its ``hard_loss`` (cross-entropy on
     the labels), the quantity every other line shows; its total ``loss`` includes the
     T^2-scaled soft term, lives on another scale, and would make the lines incomparable.
+
+    ``smoothing`` (0..1, TensorBoard's weight) smooths the training lines only, each drawn over
+    its faint raw line; validation points are never smoothed.
     """
     percent = metric == "accuracy"
     fig = go.Figure()
     title = METRIC_TITLES.get(metric, metric)
     _layout(fig, title, title.lower(), percent=percent, height=height)
+    empty_range = ACCURACY_RANGE if percent else EMPTY_LOSS_RANGE
     if curves is None or curves.empty:
-        return _empty(fig, "Waiting for the first training batch...")
+        return _empty(fig, "Waiting for the first training batch...", empty_range)
     val_name = f"val_{metric}"
     for arm in sorted_arms(curves["arm"]):
         rows = curves[curves["arm"] == arm]
@@ -93,9 +130,11 @@ def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380) -> go.
         label = arm_label(arm)
         train_name = TRAIN_LOSS_OF.get(arm_base(arm), metric) if metric == "loss" else metric
         train = rows[(rows["kind"] == "tick") & (rows["name"] == train_name)].sort_values("fraction")
+        if not train.empty and smoothing > 0:
+            fig.add_trace(_raw_line(train, arm, color, opacity))
         if not train.empty:
             fig.add_trace(go.Scatter(
-                x=train["fraction"].to_numpy(), y=train["value"].to_numpy(),
+                x=train["fraction"].to_numpy(), y=smoothed(train["value"].to_numpy(), smoothing),
                 mode="lines" if len(train) > 2 else "lines+markers",  # a lone point needs a marker
                 name=label, legendgroup=arm, opacity=opacity, showlegend=True,
                 line={"color": color, "width": 1.5 if extra_seed else 2.2, "dash": "solid"},
@@ -113,8 +152,15 @@ def curve_figure(curves: pd.DataFrame, metric: str, *, height: int = 380) -> go.
                 hovertemplate="%{y:" + (".1%" if percent else ".4f") + "}",
             ))
     if not fig.data:
-        return _empty(fig, "Waiting for the first training batch...")
+        return _empty(fig, "Waiting for the first training batch...", empty_range)
     return fig
+
+
+def _raw_line(train: pd.DataFrame, arm: str, color: str, opacity: float) -> go.Scatter:
+    """The unsmoothed training line, faint and silent behind its smoothed one (as TensorBoard draws it)."""
+    return go.Scatter(x=train["fraction"].to_numpy(), y=train["value"].to_numpy(), mode="lines", legendgroup=arm,
+                      showlegend=False, opacity=0.25 * opacity, hoverinfo="skip",
+                      line={"color": color, "width": 1.0, "dash": "solid"}, meta={"arm": arm, "split": "train (raw)"})
 
 
 def compare_figure(curves_by_run: Mapping[str, pd.DataFrame], metric: str = "val_accuracy", *,
@@ -141,12 +187,17 @@ def compare_figure(curves_by_run: Mapping[str, pd.DataFrame], metric: str = "val
                 meta={"arm": arm, "run": run_label},
             ))
     if not fig.data:
-        return _empty(fig, "The chosen runs have no finished epoch yet")
+        return _empty(fig, "The chosen runs have no finished epoch yet",
+                      ACCURACY_RANGE if percent else EMPTY_LOSS_RANGE)
     return fig
 
 
 def accuracy_bars_figure(summary: RunSummary, *, height: int = 300) -> go.Figure:
-    """Horizontal bars of each arm's test accuracy from a run summary (fixed colours)."""
+    """Horizontal bars of each arm's test accuracy from a run summary (fixed colours), from 0 to 100 %.
+
+    A bar's length is its accuracy: a cut axis (it once started at 40 %) drew 60 % against 46.5 %
+    as 2:1. Points of difference show in the labels and in the 95 % interval whiskers instead.
+    """
     fig = go.Figure()
     _layout(fig, "Test accuracy", "", percent=False, height=height)
     fig.update_layout(hovermode="closest", showlegend=False, xaxis_title="test accuracy")
@@ -155,14 +206,17 @@ def accuracy_bars_figure(summary: RunSummary, *, height: int = 300) -> go.Figure
     if not names:
         return _empty(fig, "No test results")
     values = [float(tested[a]) for a in names]
+    known = [summary.accuracy_interval(a) for a in names]
+    intervals = [interval or (v, v) for interval, v in zip(known, values, strict=True)]
     fig.add_trace(go.Bar(
         x=values, y=[arm_label(a) for a in names], orientation="h",
         marker={"color": [arm_color(a) for a in names]},
-        text=[f"{v:.1%}" for v in values], textposition="auto",
+        text=[f"{v:.1%}" for v in values], textposition="inside", insidetextanchor="end",
+        error_x={"type": "data", "symmetric": False, "color": "#444", "thickness": 1.2,
+                 "visible": any(interval is not None for interval in known),
+                 "array": [high - v for (_, high), v in zip(intervals, values, strict=True)],
+                 "arrayminus": [v - low for (low, _), v in zip(intervals, values, strict=True)]},
     ))
-    # zoom on the results (differences of a point matter) but keep a margin around them
-    low = max(0.0, math.floor((min(values) - 0.05) * 20) / 20)
-    high = min(1.0, math.ceil((max(values) + 0.02) * 20) / 20)
-    fig.update_xaxes(tickformat=".0%", range=[low, high])
+    fig.update_xaxes(tickformat=".0%", range=list(ACCURACY_RANGE))  # from 0: lengths compare honestly
     fig.update_yaxes(autorange="reversed")
     return fig

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from kdcore.config import DEFAULT_FAMILY, FAMILIES
 
 if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
     from kdcore.store import RunRecord
+
+#: How a table shows a missing figure (a run without results, a field it did not have).
+MISSING = "–"
 
 #: Colour and Material icon of each status, for markdown badges (no emoji: servers and
 #: headless browsers often lack an emoji font).
@@ -106,3 +112,14 @@ def run_duration(record: RunRecord, now: float | None = None) -> float | None:
         return None
     end = record.finished_at or (now if now is not None else time.time())
     return max(0.0, end - record.started_at)
+
+
+def dashes_for_missing(frame: pd.DataFrame, formats: Mapping[str, str]) -> Styler:
+    """``frame`` styled for display: ``formats`` (column -> format string) and "–" for every missing cell.
+
+    Why a Styler: Streamlit draws a missing value as "None", which reads like a bug (a
+    cancelled run "showed None"); the display text changes but the values stay numbers, so
+    the columns still sort as numbers. Float columns without a format would show six decimals.
+    """
+    return frame.style.format({c: f for c, f in formats.items() if c in frame.columns}, na_rep=MISSING)
+

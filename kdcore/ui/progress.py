@@ -5,13 +5,14 @@ Read from the run's record (updated each heartbeat) and its stored curves; no wi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kdcore.arms import ARMS, arm_label, arm_name, sorted_arms
+from kdcore.arms import ARMS, arm_base, arm_label, arm_name, sorted_arms
 from kdcore.results import RunSummary
 from kdcore.ui.format import run_duration
 
@@ -98,20 +99,92 @@ def arm_progress(record: RunRecord, curves: pd.DataFrame | None) -> list[ArmProg
     return out
 
 
-def time_left(record: RunRecord, progress: Sequence[ArmProgress], now: float | None = None) -> float | None:
-    """Rough seconds left: elapsed time scaled by the epochs still planned.
+def epoch_text(record: RunRecord) -> str:
+    """The Live page's "Epoch" counter, ``done or in progress / planned``, never past the planned epochs.
 
-    Epochs of different arms cost differently (the teacher is bigger), so this is a rough
-    guide, shown with a "≈"; None until there is enough progress to extrapolate from.
+    Why clamped: an arm's ``arm_end`` event carries the count of epochs done (2 of 2) where
+    ticks carry the 0-based epoch in progress, so the record read "Epoch 3/2" between a
+    teacher's end (trained or loaded from the cache) and the next arm's first batch.
+    """
+    if record.epoch is None or not record.epochs:
+        return "–"
+    return f"{min(record.epoch + 1, record.epochs)}/{record.epochs}"
+
+
+def seconds_per_epoch(curves: pd.DataFrame | None) -> dict[str, float]:
+    """Each arm's measured seconds per epoch: its finished epochs' ``epoch_seconds``, else its ticks' pace."""
+    if curves is None or curves.empty:
+        return {}
+    speeds: dict[str, float] = {}
+    finished = curves[(curves["kind"] == "epoch") & (curves["name"] == "epoch_seconds")]
+    for arm, rows in finished.groupby("arm"):
+        speeds[str(arm)] = float(rows["value"].median())
+    ticks = curves[curves["kind"] == "tick"].drop_duplicates(["arm", "epoch", "step"])
+    for arm, rows in ticks.groupby("arm"):
+        span = float(rows["fraction"].max() - rows["fraction"].min())
+        if str(arm) not in speeds and len(rows) >= 2 and span > 0:
+            speeds[str(arm)] = float(rows["t"].max() - rows["t"].min()) / span
+    return speeds
+
+
+def arm_speed(arm: str, speeds: Mapping[str, float]) -> float | None:
+    """Seconds per epoch of ``arm``: measured, else a sibling's (students of one size train alike), else the teacher's.
+
+    The teacher is bigger than the students, so falling back on its pace overestimates; that
+    errs on the side a user can plan with until a student has trained a few batches.
+    """
+    if arm in speeds:
+        return speeds[arm]
+    if arm_base(arm) != "teacher":
+        siblings = [v for a, v in speeds.items() if arm_base(a) != "teacher"]
+        if siblings:
+            return sum(siblings) / len(siblings)
+    return speeds.get("teacher")
+
+
+def time_left(record: RunRecord, progress: Sequence[ArmProgress], now: float | None = None,
+              curves: pd.DataFrame | None = None) -> float | None:
+    """Seconds left: the epochs still planned in every arm, each at its arm's measured speed.
+
+    Why not the elapsed time scaled by epochs done: the time spent loading data and training a
+    slow teacher says nothing about the small students' pace, so that read "19 min left" 32 s
+    into a 4-minute run. Without any measured speed yet it falls back on that rough scaling.
+    None until there is enough progress to extrapolate from.
     """
     if record.status != "running":
         return None
+    speeds = seconds_per_epoch(curves)
+    left = [(p.planned_epochs * (1.0 - p.fraction), arm_speed(p.arm, speeds)) for p in progress]
+    if speeds and all(speed is not None for epochs, speed in left if epochs > 0):
+        return max(0.0, sum(epochs * speed for epochs, speed in left if epochs > 0 and speed is not None))
     elapsed = run_duration(record, now)
     total = sum(p.planned_epochs for p in progress)
     done = sum(p.fraction * p.planned_epochs for p in progress)
     if not elapsed or total <= 0 or done < 0.02 * total:
         return None
     return max(0.0, elapsed * (total - done) / done)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """What a run is doing before (or between) training arms: loading data, computing targets, ..."""
+
+    label: str
+    arm: str | None
+    seconds: float  # how long it has been going on
+
+
+def current_phase(events: Sequence[Mapping[str, Any]], now: float | None = None) -> Phase | None:
+    """The run's latest ``phase`` event, unless an arm started training after it (then batches tell the progress).
+
+    ``events`` are the store's event rows (``t``, ``kind``, ``arm``, ``text``), oldest first.
+    """
+    marks = [e for e in events if e.get("kind") in ("phase", "arm_start")]
+    if not marks or marks[-1]["kind"] != "phase":
+        return None
+    last = marks[-1]
+    now = time.time() if now is None else now
+    return Phase(label=str(last.get("text") or ""), arm=last.get("arm"), seconds=max(0.0, now - float(last["t"])))
 
 
 def latest_samples_per_s(record: RunRecord, curves: pd.DataFrame | None) -> float | None:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from kdcore.arms import arm_base, arm_label
 from kdcore.config import AUGMENT_FIELDS, LATER_FIELDS
-from kdcore.results import RunSummary, SeedStats
+from kdcore.results import ArmResult, RunSummary, SeedStats
 from kdcore.ui.format import (
     fmt_bytes,
     fmt_duration,
@@ -95,21 +95,40 @@ def runs_frame(records: Iterable[RunRecord], now: float | None = None) -> pd.Dat
 # -- a finished run's results --------------------------------------------------------------
 
 
+def accuracy_text(summary: RunSummary, name: str) -> str:
+    """An arm's test accuracy with its 95 % interval when the test count (or the stored interval) gives one."""
+    interval = summary.accuracy_interval(name)
+    value = fmt_pct(summary.arm(name).test_accuracy)
+    return f"{value} ({interval[0] * 100:.1f}–{interval[1] * 100:.1f})" if interval else value
+
+
+def gain_text(arm: ArmResult) -> str:
+    """A student's gain over its twin with the test set's paired 95 % interval and McNemar p, when stored."""
+    if arm.gain_low is None or arm.gain_high is None:
+        return fmt_points(arm.gain_over_scratch)
+    p = f"; p = {arm.gain_p_value:.2g}" if arm.gain_p_value is not None else ""
+    return f"{fmt_points(arm.gain_over_scratch)} ({arm.gain_low * 100:+.2f} to {arm.gain_high * 100:+.2f}{p})"
+
+
 def summary_frame(summary: RunSummary) -> pd.DataFrame:
-    """The finished run's results, one row per arm, formatted for reading rather than sorting."""
+    """The finished run's results, one row per arm, formatted for reading rather than sorting.
+
+    Accuracies carry their Wilson 95 % interval, a student's gain the paired interval of the test set
+    and McNemar's p (:mod:`kdcore.results.paired`): how much the test set's size lets one say.
+    """
     rows = []
     for name in summary.arm_names():
         arm, share = summary.arm(name), summary.share_of_teacher(name)
         student = arm_base(name) == "student"
         rows.append({
             "Model": arm_label(name),
-            "Test accuracy": fmt_pct(arm.test_accuracy),
+            "Test accuracy": accuracy_text(summary, name),
             "Test loss": f"{arm.test_loss:.4f}" if arm.test_loss is not None else "–",
             "Parameters": fmt_params(arm.params),
             "Size on disk": fmt_bytes(arm.file_bytes),
             "Training time": fmt_duration(arm.train_seconds),
             "Best epoch": str(arm.best_epoch) if arm.best_epoch is not None else "–",  # stored 1-based
-            "Gain over scratch": fmt_points(arm.gain_over_scratch) if student else "",
+            "Gain over scratch": gain_text(arm) if student else "",
             "Teacher accuracy kept": fmt_pct(share) if share is not None else "",
         })
     return pd.DataFrame(rows)

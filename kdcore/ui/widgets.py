@@ -21,10 +21,13 @@ def open_store() -> RunStore:
     Why here and not in each page: a home that is a file, a folder without write access or a
     damaged database would otherwise end every page in a traceback.
     """
-    from kdcore.store import RunStore
+    from kdcore.store import RunStore, StoreFileMissing
 
     try:
         return RunStore()
+    except StoreFileMissing as e:  # its own message says what happened and both ways out
+        st.error(str(e), icon=":material/database_off:")
+        st.stop()
     except Exception as e:  # noqa: BLE001 - whatever it is, the user's fix is the same
         st.error(f"KD Studio cannot open its run store under `{home_dir()}` ({type(e).__name__}: {e}). "
                  f"Point `{HOME_ENV}` at a folder this user can write (or free that path), then restart the app.",
@@ -61,3 +64,27 @@ def pick_run(asked: str | None, runs: Sequence[RunRecord], key: str, missing_mes
     run_id = st.selectbox("Run", ids, key=key, format_func=labels.get)
     st.query_params["run"] = run_id
     return run_id
+
+
+def run_state(runs: Sequence[RunRecord]) -> tuple:
+    """What of the runs a page's reader would notice change: who exists, status, arm, epoch, cancel flag."""
+    return tuple((r.id, r.status, r.arm, r.epoch, r.cancel_requested) for r in runs)
+
+
+def rerun_when_runs_change(store: RunStore, runs: Sequence[RunRecord], every: float) -> None:
+    """While a run is queued or running, look at the store every ``every`` s and rerun the page when it changed.
+
+    Why the whole page and not a fragment of it: a page's tables, pickers and actions all
+    depend on the list of runs, so they must all see the same one; when nothing is in
+    progress this costs nothing (no timer).
+    """
+    seen = run_state(runs)
+    active = any(not r.finished for r in runs)
+
+    @st.fragment(run_every=every if active else None)
+    def watch() -> None:
+        if run_state(store.list_runs()) != seen:
+            st.rerun()
+
+    watch()
+

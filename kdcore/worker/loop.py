@@ -6,6 +6,12 @@ next worker to look puts its run back in the queue, where the pipeline resumes i
 its last finished epoch. Signal handlers only set flags: on SIGTERM/SIGINT the current
 run stops at the next batch, goes back to the queue for another worker, and the worker
 exits 0.
+
+The store can misbehave under a worker, and no result may be lost for it: a store that is
+only busy (another process holding the write lock past the busy timeout) is retried, never
+a failed run (the reporter writes progress off the training thread); a store file that was
+removed or replaced is noticed at the next heartbeat, and the worker stops the run and
+stops claiming, exit code 1, rather than train into a file nobody will read again.
 """
 
 from __future__ import annotations
@@ -19,17 +25,23 @@ import time
 import traceback as tb
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from kdcore import paths
 from kdcore.progress import RunCancelled
-from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, RunRecord, RunStore
+from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, TRANSIENT_STORE_ERRORS, RunRecord, RunStore
 from kdcore.worker.processes import pid_alive, serve_devices
 from kdcore.worker.reporter import StoreReporter, captured_stdout
 from kdcore.worker.runner import Runner, load_runner, pipeline_device, pipeline_runner
 
 #: Errors longer than this are cut in ``error`` (the traceback keeps everything).
 MAX_ERROR_CHARS = 2000
+#: Exit code of a worker whose store file was removed or replaced while it served it.
+EXIT_STORE_GONE = 1
+#: Backoff between retries of a store write the worker cannot skip (a run's end), first to last.
+RETRY_FIRST_S, RETRY_MAX_S = 0.1, 5.0
+
+_T = TypeVar("_T")
 
 
 def new_worker_id() -> str:
@@ -67,6 +79,7 @@ class Worker:
         self._stop = threading.Event()  # set by signals: stop the current run, requeue it, exit
         self._done = threading.Event()  # the heartbeat thread's end
         self._current: tuple[str, StoreReporter] | None = None
+        self.store_gone: str | None = None  # why the store file is no longer the one this worker opened
         self._device: str | None = None
         self.served = 0
 
@@ -94,6 +107,8 @@ class Worker:
     def _heartbeat_loop(self) -> None:
         store = self.store  # each thread gets its own connection from the store
         while not self._done.wait(self.heartbeat_interval):
+            if not self._store_still_there():
+                return
             try:
                 store.heartbeat_worker(self.id)
                 current = self._current
@@ -102,34 +117,77 @@ class Worker:
             except Exception as e:  # a locked or missing file must not kill the heartbeat
                 self._say(f"heartbeat failed: {type(e).__name__}: {e}")
 
+    def _store_still_there(self) -> bool:
+        """False (once said, and the worker asked to stop) if the store file was removed or replaced.
+
+        SQLite keeps writing to an unlinked file without a word, and a page or command opening
+        the path afterwards sees another database: every result from here on would be lost.
+        """
+        if self.store_gone is None:
+            reason = self.store.file_changed()
+            if reason is None:
+                return True
+            self.store_gone = reason
+            self._say(f"{reason} while this worker served it; stopping the current run and claiming no more "
+                      f"(its run folder keeps what was trained; restore the file or start a worker on the new one)")
+            self._stop.set()
+        return False
+
+    def _retrying(self, what: str, call: Callable[[], _T]) -> _T | None:
+        """``call()`` until the store takes it; None if the worker stops (or the file goes) first."""
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                return call()
+            except TRANSIENT_STORE_ERRORS as e:
+                if self.store_gone is not None or self._stop.is_set():
+                    self._say(f"{what}: not written, the store refused it ({e}) and the worker is stopping")
+                    return None
+                if delay == RETRY_FIRST_S:
+                    self._say(f"{what}: the store is busy ({e}); retrying")
+                time.sleep(delay)
+                delay = min(2 * delay, RETRY_MAX_S)
+
     # -- the loop ----------------------------------------------------------------------------
     def serve(self) -> int:
-        """Claim and train runs until stopped; returns the process exit code (0)."""
+        """Claim and train runs until stopped; returns the process exit code (0; 1 if the store file went)."""
         self.store.register_worker(self.id, devices=self.devices)
         beat = threading.Thread(target=self._heartbeat_loop, name="kdcore-heartbeat", daemon=True)
         beat.start()
         self._say(f"serving {self.store.path} (pid {os.getpid()}, devices {self.devices or 'default'})")
         try:
             with self._signals():
-                while not self._stop.is_set():
-                    for run_id in self._recover():
-                        self._say(f"run {run_id}: its worker went silent; recovered (see the run's log)")
-                    run = self.store.claim_next(self.id)
-                    if run is None:
-                        if self.exit_when_idle and not self._work_pending():
-                            break
-                        self._stop.wait(self.poll_interval)
-                        continue
-                    self.execute(run)
-                    self.served += 1
-                    if self.max_runs is not None and self.served >= self.max_runs:
-                        break
+                while not self._stop.is_set() and self._serve_next():
+                    pass
         finally:
             self._done.set()
             beat.join(timeout=5)
-            self.store.stop_worker(self.id)
+            if self.store_gone is None:
+                self._retrying("deregistering", lambda: self.store.stop_worker(self.id))
             self._say(f"stopped after {self.served} run(s)")
-        return 0
+        return EXIT_STORE_GONE if self.store_gone is not None else 0
+
+    def _serve_next(self) -> bool:
+        """Recover, claim and train one run, or wait for one; False when the worker should exit."""
+        if not self._store_still_there():
+            return False
+        try:
+            for run_id in self._recover():
+                self._say(f"run {run_id}: its worker went silent; recovered (see the run's log)")
+            run = self.store.claim_next(self.id)
+            idle = run is None and self.exit_when_idle and not self._work_pending()
+        except TRANSIENT_STORE_ERRORS as e:  # a busy store: wait and look again, never crash the worker
+            self._say(f"the store is busy ({e}); trying again")
+            self._stop.wait(self.poll_interval)
+            return True
+        if run is None:
+            if idle:
+                return False
+            self._stop.wait(self.poll_interval)
+            return True
+        self.execute(run)
+        self.served += 1
+        return self.max_runs is None or self.served < self.max_runs
 
     def _recover(self) -> list[str]:
         """Requeue runs of silent workers: after ``stale_after``, or sooner for a worker on this
@@ -149,52 +207,71 @@ class Worker:
         return counts["queued"] + counts["running"] > 0
 
     def execute(self, run: RunRecord) -> str:
-        """Train one claimed run to its end; returns its final status (``queued`` if handed back)."""
+        """Train one claimed run to its end; returns its final status (``queued`` if handed back, ``stopped``
+        if the store file went, ``lost`` if another worker holds it now)."""
         reporter = StoreReporter(self.store, run.id, self.id, flush_interval=self.flush_interval,
-                                 cancel_poll_interval=self.cancel_poll_interval, stop_event=self._stop)
+                                 cancel_poll_interval=self.cancel_poll_interval, stop_event=self._stop,
+                                 say=self._say)
         self._current = (run.id, reporter)
         self._say(f"run {run.id} ({run.name or 'unnamed'}): started, attempt {run.attempts}")
         try:
             config = run.run_config()
-            self.store.set_device(run.id, self._device_label())
+            self._retrying(f"run {run.id}: device", lambda: self.store.set_device(run.id, self._device_label()))
             run_dir = paths.run_dir(run.id, self.home)
             with captured_stdout(reporter):
                 summary = self.runner(config, run_dir, reporter, home=self.home)
         except RunCancelled:
             status = self._after_stop(run, reporter)
+        except TRANSIENT_STORE_ERRORS as e:  # the runner's own store call: the run is not at fault
+            status = self._hand_back(run, reporter, f"the store was busy ({e})")
         except Exception as e:  # MemoryError included: the run fails, the worker goes on
-            reporter.flush()
-            error = _describe_error(e)
-            self.store.finish(run.id, "failed", error=error, traceback=tb.format_exc(), worker_id=self.id)
-            status = "failed"
-            self._say(f"run {run.id}: failed: {error}")
+            status = self._finish(run, reporter, "failed", error=_describe_error(e), traceback=tb.format_exc())
         else:
-            reporter.flush()
-            status = "succeeded" if self.store.finish(run.id, "succeeded", summary=summary,
-                                                      worker_id=self.id) else "lost"
-            self._say(f"run {run.id}: {status}")
+            status = self._finish(run, reporter, "succeeded", summary=summary)
         finally:
             self._current = None
+            reporter.close(timeout=1.0)
         return status
+
+    def _finish(self, run: RunRecord, reporter: StoreReporter, status: str, **fields: Any) -> str:
+        """Write the run's last progress, then its end; ``lost`` if it is no longer this worker's."""
+        if self.store_gone is not None or not reporter.flush():
+            return self._after_stop(run, reporter)
+        done = self._retrying(f"run {run.id}: {status}",
+                              lambda: self.store.finish(run.id, status, worker_id=self.id, **fields))
+        if done is None:
+            return self._after_stop(run, reporter)
+        status = status if done else "lost"
+        self._say(f"run {run.id}: {status}" + (f": {fields['error']}" if fields.get("error") else ""))
+        return status
+
+    def _hand_back(self, run: RunRecord, reporter: StoreReporter, reason: str) -> str:
+        reporter.flush(timeout=self.stale_after)
+        self._retrying(f"run {run.id}: requeue", lambda: self.store.requeue(run.id, self.id, reason=reason))
+        self._say(f"run {run.id}: {reason}; back in the queue")
+        return "queued"
 
     def _after_stop(self, run: RunRecord, reporter: StoreReporter) -> str:
         """The pipeline stopped at our request: cancelled, handed back, or taken away."""
-        try:
-            reporter.flush()
-        except Exception as e:
-            self._say(f"run {run.id}: could not write the last progress: {e}")
+        if self.store_gone is not None:
+            self._say(f"run {run.id}: stopped; the store that held it is gone, so nothing more is written")
+            return "stopped"
+        if not reporter.flush():
+            self._say(f"run {run.id}: could not write the last progress: {reporter.store_error}")
         if reporter.lost.is_set():
             self._say(f"run {run.id}: taken over by another worker; leaving it")
             return "lost"
-        if self.store.cancel_requested(run.id):
-            self.store.finish(run.id, "cancelled", worker_id=self.id)
+        if self._retrying(f"run {run.id}: cancel flag", lambda: self.store.cancel_requested(run.id)):
+            self._retrying(f"run {run.id}: cancelled", lambda: self.store.finish(run.id, "cancelled",
+                                                                                  worker_id=self.id))
             self._say(f"run {run.id}: cancelled")
             return "cancelled"
         if self._stop.is_set():
-            self.store.requeue(run.id, self.id, reason=f"worker {self.id} was stopped")
+            self._retrying(f"run {run.id}: requeue",
+                           lambda: self.store.requeue(run.id, self.id, reason=f"worker {self.id} was stopped"))
             self._say(f"run {run.id}: stopped with the worker; back in the queue")
             return "queued"
-        self.store.finish(run.id, "cancelled", worker_id=self.id)
+        self._retrying(f"run {run.id}: cancelled", lambda: self.store.finish(run.id, "cancelled", worker_id=self.id))
         return "cancelled"
 
     def _device_label(self) -> str:

@@ -76,3 +76,26 @@ def test_download__without_finished_runs_says_what_to_do(kd_home: Path, open_pag
     at = open_page("pages/download.py")
     assert not at.exception
     assert "No finished runs yet" in at.info[0].value
+
+
+def test_download__symlink_to_a_file_outside_is_not_offered(kd_home: Path, fixture_runs: dict[str, str],
+                                                             deferred_downloads: dict[str, Any], tmp_path: Path,
+                                                             open_page: Callable[..., AppTest]) -> None:
+    # given: the succeeded run's student.keras replaced by a symlink to a file outside the run folder
+    run_id = fixture_runs["succeeded"]
+    secret = tmp_path / "passwd"
+    secret.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    student = paths.run_dir(run_id, kd_home) / "student.keras"
+    student.unlink()
+    student.symlink_to(secret)
+
+    # when
+    at = open_page("pages/download.py", {"run": run_id})
+
+    # then: its button is disabled and run.zip holds neither the link nor the secret
+    assert not at.exception, f"page raised: {at.exception}"
+    disabled = {b.label: b.proto.disabled for b in at.get("download_button")}
+    assert disabled["Download student.keras"], f"a link out of the run folder is not offered: {disabled}"
+    archive = zipfile.ZipFile(BytesIO(deferred_downloads[f"kdstudio-{run_id}.zip"]()))
+    assert f"{run_id}/student.keras" not in archive.namelist(), f"not zipped: {archive.namelist()}"
+    assert all(b"root:x:0" not in archive.read(n) for n in archive.namelist()), "the secret is in no member"

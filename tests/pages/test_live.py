@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kdcore.config import RunConfig, apply_overrides
+from kdcore.progress import ProgressEvent
 from kdcore.results import ArmResult, RunSummary
 from kdcore.store import RunStore
 
@@ -86,13 +88,97 @@ def test_live__best_epoch_is_the_stored_one_based_epoch(kd_home: Path, open_page
         f"a 2-epoch run shows best epochs 1 or 2, as stored (1-based), not one more: {best}"
 
 
-def test_live__failed_run_shows_its_error_and_folds_the_traceback(kd_home: Path, fixture_runs: dict[str, str],
-                                                                  open_page: Callable[..., AppTest]) -> None:
+def test_live__failed_run_shows_its_error_but_never_the_servers_traceback(kd_home: Path,
+                                                                          fixture_runs: dict[str, str],
+                                                                          open_page: Callable[..., AppTest],
+                                                                          texts: Callable[[AppTest], str]) -> None:
+    # given a failed run whose record holds the error and the server's traceback (issue 17 item 16: the
+    # page used to show that traceback, with server paths, in an expander)
+    # when its Live page is opened
     at = open_page("pages/live.py", {"run": fixture_runs["failed"]})
+    # then the error is there in words, the traceback is not, and the page says where it is kept
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error), f"the error in words: {at.error}"
-    folded = [x for x in at.expander if x.label == "Traceback"]
-    assert folded and "Traceback (most recent call last)" in folded[0].code[0].value, "traceback in an expander"
+    shown = texts(at) + " ".join(x.label for x in at.expander)
+    assert "Traceback" not in shown and "pipeline.py" not in shown, f"no server traceback in the browser: {shown}"
+    assert "kdcore logs" in shown, "the page says how to read the traceback on the server"
+
+
+def test_live__failed_run_does_not_wait_for_a_first_batch(kd_home: Path, store: RunStore,
+                                                          open_page: Callable[..., AppTest],
+                                                          texts: Callable[[AppTest], str]) -> None:
+    # given a run that failed while loading its data, before any training batch
+    run_id = running_run(store, "failed early", [(1.0, ProgressEvent("phase", message="Loading data"))])
+    store.finish(run_id, "failed", error="ValueError: data.path: no such file", traceback="Traceback ...",
+                 worker_id=WORKER)
+    # when its Live page is opened
+    at = open_page("pages/live.py", {"run": run_id})
+    # then nothing says it is waiting for a batch that will never come
+    assert not at.exception, f"page raised: {at.exception}"
+    charts = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "Waiting for the first training batch" not in texts(at) + charts, "a failed run waits for nothing"
+    assert "before any training batch" in texts(at), "it says that no batch was trained"
+
+
+@pytest.mark.parametrize(("teacher_epochs", "trained"), [(2, False), (3, True)], ids=["cached", "trained"])
+def test_live__epoch_counter_never_passes_the_planned_epochs(kd_home: Path, store: RunStore, teacher_epochs: int,
+                                                             trained: bool, open_page: Callable[..., AppTest]) -> None:
+    # given a running run right after its teacher's arm_end: a cached teacher loaded (no ticks), or one
+    # trained for its last epoch; the engine's arm_end carries epoch = epochs done
+    events = teacher_events(teacher_epochs) if trained else []
+    events.append((40.0, ProgressEvent("arm_end", "teacher", teacher_epochs, 0, 0, teacher_epochs,
+                                       {"test_accuracy": 0.8})))
+    run_id = running_run(store, "teacher done", events, f"train.teacher_epochs={teacher_epochs}")
+    # when the Live page shows it
+    at = open_page("pages/live.py", {"run": run_id})
+    # then the epoch counter is at most the planned epochs (it said 3/2 and 4/3)
+    assert not at.exception, f"page raised: {at.exception}"
+    epoch = next(m.value for m in at.metric if m.label == "Epoch")
+    done, planned = (int(x) for x in epoch.split("/"))
+    assert done <= planned, f"the counter overflows: Epoch {epoch}"
+
+
+def test_live__shows_the_phase_before_the_first_batch(kd_home: Path, store: RunStore,
+                                                      open_page: Callable[..., AppTest],
+                                                      texts: Callable[[AppTest], str]) -> None:
+    # given a running run that has loaded its data and is computing its teacher's soft targets
+    run_id = running_run(store, "targets", [(1.0, ProgressEvent("phase", message="Loading data")),
+                                            (3.0, ProgressEvent("phase", "teacher",
+                                                                message="Computing teacher targets"))])
+    # when the Live page shows it
+    at = open_page("pages/live.py", {"run": run_id})
+    # then it names the phase instead of "batch 0/N" and empty charts
+    assert not at.exception, f"page raised: {at.exception}"
+    shown = texts(at) + " ".join(p.proto.text for p in at.get("progress"))
+    assert "Computing teacher targets" in shown, f"the phase is shown: {shown}"
+    assert "batch 0/" not in shown, f"no batch counter before training: {shown}"
+
+
+WORKER = "w-live"
+
+
+def running_run(store: RunStore, name: str, events: list[tuple[float, ProgressEvent]], *extra: str) -> str:
+    """A claimed run of tiny models (2 epochs) that has reported ``events``."""
+    config = apply_overrides(RunConfig(name=name), ["teacher=tiny", "student=tiny", "data.vocab_size=500",
+                                                    "train.epochs=2", *extra])
+    run_id = store.create_run(config, run_id=f"run-{name.replace(' ', '-')}")
+    claimed = store.claim_next(WORKER)
+    assert claimed is not None and claimed.id == run_id, "fixture: the run just queued is claimed"
+    if events:
+        assert store.record_events(run_id, events, WORKER), "fixture: the claimed run takes its events"
+    return run_id
+
+
+def teacher_events(epochs: int, steps: int = 4) -> list[tuple[float, ProgressEvent]]:
+    """A teacher trained for ``epochs`` epochs: start, ticks, epoch ends."""
+    events = [(0.0, ProgressEvent("arm_start", "teacher", 0, 0, steps, epochs))]
+    for epoch in range(epochs):
+        for step in range(1, steps + 1):
+            events.append((epoch * steps + step, ProgressEvent("tick", "teacher", epoch, step, steps, epochs,
+                                                               {"loss": 0.5, "accuracy": 0.7})))
+        events.append((epoch * steps + steps, ProgressEvent("epoch_end", "teacher", epoch, steps, steps, epochs,
+                                                            {"val_loss": 0.5, "val_accuracy": 0.7})))
+    return events
 
 
 def test_live__without_runs_says_what_to_do(kd_home: Path, open_page: Callable[..., AppTest]) -> None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from kdcore import paths
@@ -77,3 +82,82 @@ def test_runs__without_runs_says_what_to_do(kd_home: Path, open_page: Callable[.
     at = open_page("pages/runs.py")
     assert not at.exception
     assert at.info[0].value.startswith("No runs yet: start one on New run"), "empty state"
+
+
+def shown_cells(at: AppTest) -> pd.DataFrame:
+    """The Runs table as the browser draws it: the styled display text where the page styles it."""
+    element = at.dataframe[0]
+    if element.proto.arrow_data.styler.display_values:
+        return pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_pandas()
+    return element.value
+
+
+def test_runs__a_run_without_results_shows_dashes_not_none(kd_home: Path, store: RunStore,
+                                                           fixture_runs: dict[str, str],
+                                                           open_page: Callable[..., AppTest]) -> None:
+    # given a queued run that was cancelled before it started: it has no figures at all
+    store.request_cancel(fixture_runs["queued"])
+    # when the Runs page lists it
+    at = open_page("pages/runs.py")
+    # then its empty cells read "–" (Streamlit draws a missing value as "None")
+    assert not at.exception, f"page raised: {at.exception}"
+    table = shown_cells(at)
+    row = table[table["ID"] == fixture_runs["queued"]].iloc[0]
+    blank = [column for column, cell in row.items() if cell is None or (isinstance(cell, float) and math.isnan(cell))
+             or str(cell) in ("None", "nan", "")]
+    assert not blank, f"cells the browser draws as None for a cancelled run: {blank}"
+    assert row["Student acc"] == "–", f"a missing accuracy reads as a dash: {row['Student acc']!r}"
+    done = table[table["ID"] == fixture_runs["succeeded"]].iloc[0]
+    assert done["Student acc"] == "84.0%" and done["Gain (pts)"] == "+2.00", f"figures keep their format: {done}"
+
+
+def test_runs__a_run_deleted_elsewhere_is_not_acted_on_in_its_place(kd_home: Path, store: RunStore,
+                                                                    fixture_runs: dict[str, str],
+                                                                    open_page: Callable[..., AppTest]) -> None:
+    # given the Runs page with the succeeded run picked and its delete confirmed
+    at = open_page("pages/runs.py")
+    at.selectbox(key="runs.pick").set_value(fixture_runs["succeeded"]).run()
+    at.checkbox(key="runs.confirm_delete").check().run()
+    # when another tab (or the CLI) deletes that run, then the user clicks "Delete run" here
+    store.delete_run(fixture_runs["succeeded"])
+    at.button(key="runs.delete").click().run()
+    # then no other run is deleted in its place, the page says the picked run is gone, and the box is unticked
+    assert not at.exception, f"page raised: {at.exception}"
+    left = {r.id for r in store.list_runs()}
+    assert left == {fixture_runs[s] for s in ("failed", "running", "queued")}, f"another run was deleted: {left}"
+    assert any(fixture_runs["succeeded"] in w.value for w in at.warning), f"the page says so: {at.warning}"
+    assert fixture_runs["succeeded"] not in at.selectbox(key="runs.pick").options, "the picker no longer offers it"
+    assert not at.checkbox(key="runs.confirm_delete").value, "the confirmation does not carry over to another run"
+
+
+def test_runs__the_delete_confirmation_belongs_to_one_run(kd_home: Path, fixture_runs: dict[str, str],
+                                                          open_page: Callable[..., AppTest]) -> None:
+    # given the delete of the succeeded run confirmed
+    at = open_page("pages/runs.py")
+    at.selectbox(key="runs.pick").set_value(fixture_runs["succeeded"]).run()
+    at.checkbox(key="runs.confirm_delete").check().run()
+    # when the user picks another run
+    at.selectbox(key="runs.pick").set_value(fixture_runs["failed"]).run()
+    # then the box is unticked and delete needs a new confirmation
+    assert not at.checkbox(key="runs.confirm_delete").value, "the tick stayed for the next run"
+    assert at.button(key="runs.delete").disabled, "delete is disabled until this run's delete is confirmed"
+
+
+def test_runs__refreshes_while_runs_are_queued_or_running(kd_home: Path, fixture_runs: dict[str, str],
+                                                          open_page: Callable[..., AppTest],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the Runs page over a store with a running and a queued run
+    at = open_page("pages/runs.py")
+    asked: list[object] = []
+    real_fragment = st.fragment
+
+    def recording_fragment(func: object = None, *, run_every: object = None) -> object:
+        asked.append(run_every)
+        return real_fragment(func, run_every=run_every) if func is not None else real_fragment(run_every=run_every)
+
+    monkeypatch.setattr(st, "fragment", recording_fragment)
+    # when the page runs again
+    at.run()
+    # then its table and actions refresh on their own, as the Live page does
+    assert not at.exception, f"page raised: {at.exception}"
+    assert any(every for every in asked), f"a fragment that reruns every few seconds while runs progress: {asked}"

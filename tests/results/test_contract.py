@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from kdcore.results import ArmResult, DataCounts, RunSummary
+from kdcore.results.paired import wilson_interval
 from kdcore.results.summary import add_comparisons, compare_arms, summarise_run, verdict
+from kdcore.results.verdict import RunEvidence
 
 
 def engine_arm(accuracy: float, *, saved: bool = True, best_epoch: int = 2) -> dict[str, Any]:
@@ -117,3 +119,27 @@ def test_run_summary__is_frozen() -> None:
         summary.verdict = "changed"  # type: ignore[misc]
     with pytest.raises(TypeError):
         summary.arms["student"] = ArmResult()  # type: ignore[index]
+
+
+def test_run_summary__paired_statistics_round_trip_and_stay_students_only() -> None:
+    # given a run whose arms kept their per-review test answers (4 reviews; the student got one more right)
+    arms = {"teacher": engine_arm(0.75), "student": engine_arm(0.75), "scratch": engine_arm(0.5)}
+    evidence = RunEvidence(test_correct={"teacher": [True, True, True, False], "student": [True, True, True, False],
+                                         "scratch": [True, False, True, False]})
+    # when the summary is built, stored and read back
+    built = summarise_run(arms, device="CPU", total_seconds=1.0, teacher_source="trained", teacher_key="k",
+                          scratch_reused=[], data=DataCounts(test=4), compression=2.0, evidence=evidence)
+    stored = json.loads(json.dumps(built.to_dict()))
+    summary = RunSummary.from_dict(stored)
+    # then the student carries its paired test, every arm its accuracy interval, and nothing is lost
+    student = summary.arm("student")
+    assert (student.only_student_right, student.only_scratch_right, student.gain_p_value) == (1, 0, 1.0)
+    assert student.gain_low is not None and student.gain_high is not None
+    assert student.gain_low < 0.25 < student.gain_high, "one review in four: an interval wide around +25 points"
+    assert summary.accuracy_interval("teacher") == pytest.approx(wilson_interval(3, 4)), "from the answers"
+    assert "gain_low" not in stored["arms"]["teacher"] and "only_student_right" not in stored["arms"]["scratch"]
+    assert summary.to_dict() == stored, "the new fields round-trip"
+    # and a summary stored before them reads, its interval computed from the accuracy and the test count
+    old = {**stored, "arms": {"student": {"test_accuracy": 0.75}}}
+    assert RunSummary.from_dict(old).arm("student").gain_low is None
+    assert RunSummary.from_dict(old).accuracy_interval("student") == pytest.approx(wilson_interval(3, 4))

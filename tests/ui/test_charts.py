@@ -95,3 +95,54 @@ def test_curve_figure__student_training_loss_is_its_label_cross_entropy() -> Non
     train = next(t for t in fig.data if t.meta == {"arm": "student", "split": "train"})
     # then the student's solid line is hard_loss, comparable with the other arms' cross-entropy
     assert set(train.y) == {0.123}, "the distilled student's training loss line must be its hard_loss"
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "loss"])
+def test_curve_figure__an_empty_chart_has_a_sane_axis(metric: str) -> None:
+    # given no curves yet (Plotly alone draws an empty axis from -1 to 4: -100% to 400% for accuracy)
+    fig = charts.curve_figure(None, metric)
+    # then the axis shows the scale the data will land on
+    assert tuple(fig.layout.yaxis.range) == (0.0, 1.0), f"{metric}: {fig.layout.yaxis.range}"
+    empty_compare = charts.compare_figure({"run A": None})
+    assert tuple(empty_compare.layout.yaxis.range) == (0.0, 1.0), "the overlay too"
+
+
+def test_curve_figure__an_accuracy_axis_never_leaves_0_to_100_percent() -> None:
+    fig = charts.curve_figure(curves_frame(), "accuracy")
+    options = fig.layout.yaxis.autorangeoptions
+    assert (options.minallowed, options.maxallowed) == (0.0, 1.0), "zoomed on the data, but within 0..100%"
+    assert fig.layout.yaxis.range is None, "with data the axis follows it"
+
+
+def test_accuracy_bars_figure__bars_start_at_zero_so_lengths_compare() -> None:
+    # given the issue's run: 60% against 46.5%, on 200 test reviews
+    summary = RunSummary.from_dict({"data": {"test": 200}, "arms": {"student": {"test_accuracy": 0.60},
+                                                                  "scratch": {"test_accuracy": 0.465}}})
+    fig = charts.accuracy_bars_figure(summary)
+    # then the axis starts at 0 (a cut axis at 40% drew them 2:1), and whiskers show each 95% interval
+    assert tuple(fig.layout.xaxis.range) == (0.0, 1.0), f"bars from 0: {fig.layout.xaxis.range}"
+    bar = fig.data[0]
+    low, high = summary.accuracy_interval("scratch") or (0, 0)
+    assert bar.error_x.visible and bar.error_x.arrayminus[1] == pytest.approx(0.465 - low), "the Wilson interval"
+    assert bar.error_x.array[1] == pytest.approx(high - 0.465)
+
+
+def test_smoothed__is_tensorboards_debiased_moving_average() -> None:
+    # given weight 0.5: the average is 0.5 * 1 = 0.5 after one point, debiased by 1 - 0.5 -> 1.0; then
+    # 0.5 * 0.5 + 0.5 * 0 = 0.25, debiased by 1 - 0.25 -> 1/3
+    assert charts.smoothed([1.0, 0.0], 0.5) == pytest.approx([1.0, 1 / 3])
+    assert list(charts.smoothed([0.3, 0.9], 0.0)) == [0.3, 0.9], "weight 0: as measured"
+
+
+def test_curve_figure__smoothing_applies_to_training_lines_only() -> None:
+    frame = curves_frame()
+    plain = charts.curve_figure(frame, "accuracy")
+    smooth = charts.curve_figure(frame, "accuracy", smoothing=0.6)
+    by_key = {(t.meta["arm"], t.meta["split"]): t for t in smooth.data}
+    raw = frame[(frame["arm"] == "student") & (frame["kind"] == "tick") & (frame["name"] == "accuracy")]
+    assert list(by_key[("student", "train")].y) == pytest.approx(charts.smoothed(raw["value"], 0.6)), "smoothed"
+    assert list(by_key[("student", "train (raw)")].y) == pytest.approx(raw["value"]), "the raw line kept, faint"
+    assert by_key[("student", "train (raw)")].opacity < 0.5 and not by_key[("student", "train (raw)")].showlegend
+    plain_val = next(t for t in plain.data if t.meta == {"arm": "student", "split": "validation"})
+    assert list(by_key[("student", "validation")].y) == list(plain_val.y), "validation is never smoothed"
+    assert not any(t.meta["split"] == "train (raw)" for t in plain.data), "off by default"

@@ -230,6 +230,20 @@ def test_summary_frame__formats_each_arm() -> None:
     assert table.loc["Scratch student", "Teacher accuracy kept"] == "95.3%", "share computed when absent"
 
 
+def test_summary_frame__accuracies_and_gains_carry_the_test_sets_intervals() -> None:
+    # given a run on 200 test reviews whose student kept its paired test against scratch
+    summary = {"data": {"test": 200},
+               "arms": {"student": {"test_accuracy": 0.555, "gain_over_scratch": 0.09, "gain_low": 0.0268,
+                                    "gain_high": 0.1517, "gain_p_value": 0.00792},
+                        "scratch": {"test_accuracy": 0.465, "test_accuracy_low": 0.3972, "test_accuracy_high": 0.5341}}}
+    # when the results table is built
+    table = ui_tables.summary_frame(RunSummary.from_dict(summary)).set_index("Model")
+    # then every accuracy shows its 95% interval, and the gain its paired interval and McNemar p
+    assert table.loc["Scratch student", "Test accuracy"] == "46.5% (39.7–53.4)", "the stored Wilson interval"
+    assert table.loc["Distilled student", "Test accuracy"] == "55.5% (48.6–62.2)", "computed from data.test"
+    assert table.loc["Distilled student", "Gain over scratch"] == "+9.00 pts (+2.68 to +15.17; p = 0.0079)"
+
+
 def test_seed_lines__only_when_seeds_were_repeated() -> None:
     one = {"seeds": {"student": {"mean": 0.8, "std": 0.0, "values": [0.8]}, "gain": {"mean": 0.0, "std": 0.0}}}
     assert ui_tables.seed_lines(RunSummary.from_dict(one)) == [], "one seed has no spread to report"
