@@ -8,6 +8,7 @@ import streamlit as st
 from kdcore.results import RunSummary
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import files as ui_files
+from kdcore.ui import tables as ui_tables
 from kdcore.ui.format import fmt_bytes, fmt_pct
 from kdcore.ui.widgets import asked_run_id, open_store, pick_run
 
@@ -35,21 +36,21 @@ files = ui_files.available_artifacts(run_id)
 if record.status != "succeeded":
     st.warning(f"This run {record.status}; only what it saved before stopping is offered.", icon=":material/warning:")
 
-student_acc = RunSummary.from_dict(record.summary).arm("student").test_accuracy
+summary = RunSummary.from_dict(record.summary)
+student_acc = summary.arm("student").test_accuracy
 st.markdown(f"**{record.name or run_id}** · distilled student, test accuracy **{fmt_pct(student_acc)}**")
 
 c1, c2, c3 = st.columns(3)
 with c1, st.container(border=True):
     st.markdown("**Student model** (`.keras`)")
-    st.caption("Architecture and weights, for `keras.models.load_model`. "
-               + (f"Size: {fmt_bytes(files['student.keras'])}." if "student.keras" in files
-                  else "Not saved by this run."))
+    st.caption("The deployable model: architecture and weights, no optimizer state, for "
+               "`keras.models.load_model(path, safe_mode=True)`. " + ui_tables.download_sizes(summary, files))
     st.download_button("Download student.keras", key="download.keras", icon=":material/download:",
                        data=ui_files.artifact_reader(run_id, "student.keras"), file_name=f"{run_id}-student.keras",
                        mime="application/zip", disabled="student.keras" not in files, on_click="ignore")
 with c2, st.container(border=True):
     st.markdown("**Student weights** (`.weights.h5`)")
-    st.caption("Weights only, for a model you build yourself. "
+    st.caption("Weights only (no optimizer state), for a model you build yourself. "
                + (f"Size: {fmt_bytes(files['student.weights.h5'])}." if "student.weights.h5" in files
                   else "Not saved by this run."))
     st.download_button("Download student.weights.h5", key="download.weights", icon=":material/download:",

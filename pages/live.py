@@ -1,5 +1,6 @@
 """Live run: one run's progress and curves while it trains, its results once it is done."""
 
+import json
 import time
 
 import streamlit as st
@@ -7,6 +8,7 @@ import streamlit as st
 from kdcore.arms import arm_label
 from kdcore.results import RunSummary
 from kdcore.ui import charts
+from kdcore.ui import compare as ui_compare
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import progress as ui_progress
 from kdcore.ui import tables as ui_tables
@@ -108,6 +110,26 @@ def live_panel(run_id: str, was_finished: bool) -> None:
     st.caption("Solid: training (per logging tick). Dashed with markers: validation (per epoch).")
 
 
+def settings_panel(raw: dict, damage: str | None) -> None:
+    """The run's validated config by section, its changes from the defaults marked, and the raw JSON in a tab."""
+    config, problem = ui_compare.validated(raw, damage)
+    if config is None:
+        with st.expander("Settings (cannot be shown)", icon=":material/tune:"):
+            st.warning(f"This run's settings cannot be shown: {problem}", icon=":material/report:")
+        return
+    changed = ui_compare.changed_fields(config)
+    with st.expander(f"Settings · {len(changed)} changed from the defaults", icon=":material/tune:"):
+        sections = ui_compare.config_sections(config)
+        st.caption("Shaded and ticked: a value that differs from a new run's default for this teacher family "
+                   "(its recipe included)." + (f" Changed: {', '.join(f'`{p}`' for p in changed)}." if changed else ""))
+        counts = {title: int(frame["Changed"].sum()) for title, frame in sections.items()}
+        tabs = st.tabs([f"{title} · {n} changed" if n else title for title, n in counts.items()] + ["JSON"])
+        for tab, (title, frame) in zip(tabs, sections.items()):
+            tab.dataframe(ui_compare.highlighted(frame, "Changed"), hide_index=True, key=f"live.settings.{title}",
+                          column_config={"Meaning": st.column_config.TextColumn(width="large")})
+        tabs[-1].code(json.dumps(config, indent=2), language="json")
+
+
 if record.status == "failed":
     st.error(f"The run failed: {record.error or 'no error message was recorded'}", icon=":material/error:")
     if record.traceback:  # server paths and code stay on the server (.streamlit/config.toml: showErrorDetails)
@@ -138,6 +160,7 @@ if record.finished and record.summary:
     st.page_link("pages/download.py", label="Download the models", icon=":material/download:",
                  query_params={"run": run_id})
 
+settings_panel(record.config, record.damage)
 if record.finished or record.status == "running":
     with st.expander("Log"):
         st.code(store.logs(run_id) or "(nothing logged)", language="text")

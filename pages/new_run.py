@@ -4,6 +4,7 @@ import streamlit as st
 
 from kdcore.arms import arm_label
 from kdcore.ui import entry as ui_entry
+from kdcore.ui.estimate import duration_text, measured_speeds, run_time_estimate
 from kdcore.ui.form import (
     CUSTOM_PRESET,
     DEFAULT_FAMILY,
@@ -16,6 +17,7 @@ from kdcore.ui.form import (
     PRESET_LABELS,
     TEACHER_VIEW_LABELS,
     VALIDATE_ON_LABELS,
+    check_form,
     family_values,
     field_help,
     form_key,
@@ -28,25 +30,42 @@ from kdcore.ui.form import (
     size_estimate,
     stash_form,
     teacher_fields,
-    validate_form,
 )
 from kdcore.ui.format import fmt_params, run_label
 from kdcore.ui.progress import planned_arms
-from kdcore.ui.widgets import open_store
+from kdcore.ui.setups import DEFAULT_SETUP, SETUPS, changed_fields, setup_values
+from kdcore.ui.widgets import open_store, show_recipe_note
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("new_run", st.query_params.to_dict()))
 
 state = st.session_state
 store = open_store()
-prefilled_from = prepare_form_state(state)
+prefilled_from = prepare_form_state(state, setup_values(DEFAULT_SETUP))
 K = form_key
+RECIPE_NOTE = "new_run.recipe_note"  # what the last family switch or setup changed besides what was asked
+
+
+def note_changes(title: str, values: dict, skip_prefix: str = "") -> None:
+    """Apply ``values`` to the form and say which other fields they changed, and to what."""
+    changes = changed_fields(state, values, skip_prefix)
+    state.update(values)
+    state[RECIPE_NOTE] = (title, changes)
 
 
 def apply_preset(role: str) -> None:
     preset = state[PRESET_KEY + role]
     if preset != CUSTOM_PRESET:
-        state.update(preset_values(role, preset, state))
+        values = preset_values(role, preset, state)
+        if K("teacher.family") in values:  # another family: its recipe comes too
+            note_changes(f"Preset {PRESET_LABELS[preset]} brings its family's recipe", values, skip_prefix="teacher.")
+        else:
+            state.update(values)
+
+
+def apply_setup(name: str) -> None:
+    note_changes(f"Set up as {SETUPS[name].label}", setup_values(name, state))
+    state[FAMILY_SHOWN] = state[K("teacher.family")]
 
 
 def size_edited(role: str) -> None:
@@ -55,7 +74,9 @@ def size_edited(role: str) -> None:
 
 def family_chosen() -> None:
     """A new teacher family brings its default sizes and its measured recipe (length, epochs, optimizer, alpha...)."""
-    state.update(family_values(state[K("teacher.family")], state, state.get(FAMILY_SHOWN)))
+    family = state[K("teacher.family")]
+    note_changes(f"The {FAMILY_LABELS[family]} teacher brings its recipe",
+                 family_values(family, state, state.get(FAMILY_SHOWN)), skip_prefix="teacher.")
     size_edited("teacher")
 
 
@@ -69,8 +90,15 @@ def teacher_chosen() -> None:
         size_edited("teacher")
 
 
+def problem_under(path: str, col) -> None:
+    """What is wrong with a field, right under its widget (the summary beside Launch lists it too)."""
+    for problem in check.by_field.get(path, ()):
+        col.error(problem, icon=":material/error:")
+
+
 def number(path: str, col, **kwargs) -> None:
     col.number_input(FIELD_LABELS[path], key=K(path), help=field_help(path, state.get(K("teacher.family"))), **kwargs)
+    problem_under(path, col)
 
 
 st.title("New run")
@@ -80,7 +108,21 @@ if prefilled_from:
     st.info(f"Pre-filled from run `{prefilled_from}`. Change what you like, then launch.",
             icon=":material/content_copy:")
 
+st.caption("Start from a setup (each button's help says what it measured), or change any field below.")
+for setup, col in zip(SETUPS.values(), st.columns(len(SETUPS))):
+    col.button(setup.label, key=f"setup.{setup.name}", on_click=apply_setup, args=(setup.name,), help=setup.help,
+               width="stretch")
+show_recipe_note(*state.pop(RECIPE_NOTE, ("", [])))
+
+finished = store.list_runs(["succeeded"])
+reusable = [""] + [r.id for r in finished]  # "": train a new teacher
+if state.get(K("teacher_from")) not in reusable:
+    state[K("teacher_from")] = ""
+check = check_form(state)  # before the widgets are drawn, so each can show its own problem under it
+config, problems = check.config, check.problems
 form, side = st.columns([5, 2], gap="large")
+# Launch first in the side column: reachable without scrolling on a 1366x768 screen
+launch = side.button("Launch", key="launch", type="primary", icon=":material/rocket_launch:", width="stretch")
 
 with form:
     st.text_input(FIELD_LABELS["name"], key=K("name"), placeholder="e.g. alpha 0.1, T 10, notebook sizes",
@@ -102,11 +144,7 @@ with form:
 
     with st.container(border=True):
         st.subheader("Models", divider="gray")
-        finished = store.list_runs(["succeeded"])
-        reusable = [""] + [r.id for r in finished]  # "": train a new teacher
         labels = {r.id: run_label(r) for r in finished}
-        if state.get(K("teacher_from")) not in reusable:
-            state[K("teacher_from")] = ""
         reuse = bool(state[K("teacher_from")])
         for role, col in zip(("teacher", "student"), st.columns(2, gap="medium")):
             col.markdown(f"**{role.capitalize()}**")
@@ -124,6 +162,7 @@ with form:
                 if is_list_field(family, name):
                     col.text_input(FIELD_LABELS[path], key=K(path), on_change=size_edited, args=(role,),
                                    disabled=locked, help=field_help(path, family), placeholder="e.g. 3, 4, 5")
+                    problem_under(path, col)
                     continue
                 is_dropout = name.endswith("dropout")
                 number(path, col, step=0.05 if is_dropout else 8, format="%.2f" if is_dropout else "%d",
@@ -145,6 +184,7 @@ with form:
         c[2].caption("Keeps the soft loss at the hard loss's scale (Hinton et al. 2015). Off: as in the notebook.")
         c[2].radio(FIELD_LABELS["distill.teacher_view"], list(TEACHER_VIEW_LABELS), key=K("distill.teacher_view"),
                    format_func=TEACHER_VIEW_LABELS.get, horizontal=True, help=field_help("distill.teacher_view"))
+        problem_under("distill.teacher_view", c[2])
         c = st.columns([1, 1, 1])
         number("distill.augment_window", c[0], step=0.05, format="%.2f")
         number("distill.augment_mask", c[1], step=0.05, format="%.2f")
@@ -186,26 +226,30 @@ with form:
 
 stash_form(state)
 state[FAMILY_SHOWN] = state.get(K("teacher.family"))
-config, problems = validate_form(state)
 estimate = size_estimate(state)
 
 with side:
+    if problems:
+        st.error("Fix these before launching:\n\n" + "\n".join(f"- {p}" for p in problems),
+                 icon=":material/error:")
     with st.container(border=True):
         st.subheader("This run", divider="gray")
         st.metric("Teacher parameters", fmt_params(estimate.teacher_params),
                   help="Computed from the sizes above; equals Keras' count.")
         st.metric("Student parameters", fmt_params(estimate.student_params))
         ratio = estimate.compression
-        st.metric("Compression", f"{ratio:.1f}×" if ratio else "–", help="How many times smaller the student is.")
+        st.metric("Compression", f"{ratio:.1f}×" if ratio else "–",
+                  help="How many times fewer parameters the student has than the teacher.")
         if config is not None:
             plan = planned_arms(config.model_dump())
+            params = {"teacher": estimate.teacher_params, "student": estimate.student_params}
+            timing = run_time_estimate(plan, config.model_dump(), params, measured_speeds(finished))
+            st.metric("Training time", duration_text(timing.seconds), help=timing.text())
+            st.caption(timing.text())
             st.caption("Arms: " + ", ".join(f"{arm_label(a)} ({e} ep)" if e else f"{arm_label(a)} (reused)"
                                             for a, e in plan))
-        if problems:
-            st.error("Fix these before launching:\n\n" + "\n".join(f"- {p}" for p in problems),
-                     icon=":material/error:")
-        launch = st.button("Launch", key="launch", type="primary", icon=":material/rocket_launch:",
-                           width="stretch")
+            for warning in config.warnings():
+                st.warning(warning, icon=":material/memory:")
 
 if launch:
     if config is None:

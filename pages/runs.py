@@ -4,6 +4,7 @@ import streamlit as st
 
 from kdcore.store import RUN_STATUSES
 from kdcore.ui import charts
+from kdcore.ui import compare as ui_compare
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import tables as ui_tables
 from kdcore.ui.form import PREFILL_KEY
@@ -42,7 +43,7 @@ if not shown:
 
 percent = st.column_config.NumberColumn(help="test accuracy")
 st.dataframe(
-    dashes_for_missing(ui_tables.runs_frame(shown), FORMATS), hide_index=True, key="runs.table",
+    dashes_for_missing(ui_tables.runs_frame(shown), FORMATS), hide_index=True, key="runs.table", placeholder="–",
     column_config={
         "Teacher": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
         "Student": st.column_config.TextColumn(help="embedding / LSTM / GRU units"),
@@ -56,6 +57,20 @@ st.dataframe(
     },
 )
 
+
+
+def compare_settings(configs: dict[str, dict | None]) -> None:
+    """The chosen runs' settings side by side, the fields that differ shaded; a toggle hides the others."""
+    only = st.toggle("Only the fields that differ", key="runs.compare_only_differing")
+    frame = ui_compare.compare_frame(configs, only_differing=only)
+    differing = int(frame[ui_compare.DIFFERS].sum())
+    st.dataframe(ui_compare.highlighted(frame, ui_compare.DIFFERS), key="runs.compare_table",
+                 column_config={ui_compare.DIFFERS: st.column_config.CheckboxColumn(width="small")})
+    unreadable = [label for label, config in configs.items() if config is None]
+    st.caption(f"{differing} field{'s' if differing != 1 else ''} differ, shaded."
+               + (f" Settings that cannot be read (damaged record): {', '.join(unreadable)}." if unreadable else ""))
+
+
 labels = {r.id: run_label(r) for r in shown}
 by_id = {r.id: r for r in shown}
 
@@ -68,12 +83,22 @@ if vanished is not None:
     state.pop("runs.confirm_delete", None)
 
 st.subheader("Compare", divider="gray")
-picked = st.multiselect("Runs to overlay", list(labels), key="runs.compare", format_func=labels.get,
-                        placeholder="pick runs to compare their validation accuracy")
+picked = st.multiselect("Runs to compare", list(labels), key="runs.compare", format_func=labels.get,
+                        placeholder="pick runs to compare their settings and curves")
 if picked:
-    figure = charts.compare_figure({by_id[i].name or i: store.curves(i) for i in picked})
-    st.plotly_chart(figure, key="runs.compare_chart")
-    st.caption("Colour: the arm. Line style and marker: the run.")
+    names = ui_compare.unique_labels({i: by_id[i].name for i in picked})  # a repeated name must not merge runs
+    if len(picked) >= 2:
+        compare_settings({names[i]: ui_compare.validated(by_id[i].config, by_id[i].damage)[0] for i in picked})
+    curves = {names[i]: store.curves(i) for i in picked}
+    metrics = ui_compare.recorded_metrics(curves.values()) or ["val_accuracy"]
+    if state.get("runs.compare_metric") not in metrics:  # a metric only a run no longer chosen recorded
+        state.pop("runs.compare_metric", None)
+    metric = st.selectbox("Metric", metrics, key="runs.compare_metric", format_func=ui_compare.metric_label,
+                          help="Every metric the chosen runs recorded at the end of an epoch, per arm.")
+    st.plotly_chart(charts.compare_figure(curves, metric), key="runs.compare_chart")
+    st.caption("Colour: the arm. Line style and marker: the run."
+               + (" The distilled student's loss includes the soft-target term; its hard loss is the one on the "
+                  "labels alone, comparable with the other arms' loss." if metric == "loss" else ""))
 
 st.subheader("Act on a run", divider="gray")
 if vanished is not None:

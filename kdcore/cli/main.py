@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     folder = run_dir(run_id, args.home)
     print(f"Run {run_id}: teacher {config.teacher_params():,} params, student {config.student_params():,} params "
-          f"({config.compression():.2f}x smaller); artifacts in {folder}", flush=True)
+          f"({config.compression():.2f}x fewer parameters); artifacts in {folder}", flush=True)
 
     from kdcore.engine.data import DataError
     from kdcore.engine.pipeline import run_experiment

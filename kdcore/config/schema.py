@@ -204,7 +204,7 @@ class RunConfig(StrictModel):
         return param_count(self.student, self.data.vocab_size)
 
     def compression(self) -> float:
-        """How many times smaller the student is than the teacher."""
+        """How many times fewer parameters the student has than the teacher (a ratio of parameters, not bytes)."""
         return self.teacher_params() / self.student_params()
 
     def warnings(self) -> list[str]:

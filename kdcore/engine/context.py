@@ -21,6 +21,7 @@ from kdcore.arms import ARMS
 from kdcore.config import FAMILIES, RunConfig, family_of
 from kdcore.engine.data import Splits
 from kdcore.engine.device import jit_setting
+from kdcore.engine.files import save_deployable
 from kdcore.engine.training import ArmCheckpoint, ArmSpec, ArmState, train_arm
 from kdcore.progress import ProgressEvent, Reporter
 from kdcore.results.contract import ArmResult
@@ -112,14 +113,15 @@ class RunContext:
             teacher_family=family_of(self.config.teacher), families=tuple(FAMILIES))
 
     def _save_model(self, arm: str, model: keras.Model) -> int | None:
-        """``<arm>.keras`` of a first-seed arm (the student's weights alone too); its size in bytes."""
+        """``<arm>.keras`` of a first-seed arm (the student's weights alone too); its size in bytes.
+
+        Every arm is saved as the deployable model, without optimizer state: the teacher is
+        reused and downloaded, never trained on again, and a finished student is downloaded.
+        """
         if arm not in SAVED_ARMS:
             return None
-        path = self.folder / f"{arm}.keras"
-        without_optimizer(model).save(path) if arm == "teacher" else model.save(path)
-        if arm == "student":
-            model.save_weights(self.folder / "student.weights.h5")
-        return path.stat().st_size
+        weights = self.folder / "student.weights.h5" if arm == "student" else None
+        return save_deployable(model, self.folder / f"{arm}.keras", weights)
 
 
 def arm_result(state: ArmState, test: dict[str, float], size_params: int, file_bytes: int | None,
@@ -180,14 +182,3 @@ def arm_end_event(arm: str, state: ArmState) -> ProgressEvent:
     assert state.result is not None
     return ProgressEvent("arm_end", arm, state.epochs_done, 0, 0, state.epochs_done,
                          {"test_accuracy": state.result["test_accuracy"], "test_loss": state.result["test_loss"]})
-
-
-def without_optimizer(model: keras.Model) -> keras.Model:
-    """An uncompiled copy with the same weights: a teacher is reused and downloaded, never trained on.
-
-    Adam keeps two slots per weight, so for the n-gram teacher's 17M-row-weight tables this
-    makes the file (and every cached copy) a third of the size.
-    """
-    copy = keras.Model.from_config(model.get_config())  # not clone_model: it copies the compiled optimizer too
-    copy.set_weights(model.get_weights())
-    return copy

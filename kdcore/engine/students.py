@@ -57,7 +57,7 @@ class Students:
             teacher, x, batches = self._distilled_inputs(splits, teacher_splits, logits, seed)
             loss = DistillationLoss(c.distill.alpha, c.distill.temperature, c.distill.scale_t2)
             distiller = Distiller(student, teacher, loss)
-            # the student's own optimizer does the training, so student.keras carries its real state
+            # the student's own optimizer does the training, so its checkpoints carry the real state for resume
             distiller.compile(optimizer=student.optimizer,
                               metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                               jit_compile=self.run.jit)

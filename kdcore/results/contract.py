@@ -98,7 +98,9 @@ class ArmResult(_FlatRecord):
     test_loss: float | None = None
     #: Trainable and non-trainable parameters of the arm's model.
     params: int | None = None
-    #: Size in bytes of the arm's saved ``.keras`` file; None for the extra seeds (measured, not saved).
+    #: Size in bytes of the arm's saved ``.keras`` file, the deployable model a user downloads (architecture and
+    #: weights, no optimizer state since issue 17; older runs' student files held Adam's state too);
+    #: None for the extra seeds (measured, not saved).
     file_bytes: int | None = None
     #: Seconds spent fitting, over every attempt; a reused arm keeps the seconds of the run that trained it.
     train_seconds: float | None = None
@@ -232,8 +234,12 @@ class RunSummary:
     scratch_reused: tuple[str, ...] = ()
     #: The size of each split (all None in summaries that lack them).
     data: DataCounts = field(default_factory=DataCounts)
-    #: How many times fewer parameters the student has than the teacher.
+    #: The parameters ratio: how many times fewer parameters the student has than the teacher.
     compression: float | None = None
+    #: The bytes ratio: teacher ``.keras`` over student ``.keras`` (both deployable, :attr:`ArmResult.file_bytes`);
+    #: None when either file's size is missing, and in summaries stored before the downloads lost their
+    #: optimizer state (a ratio of those files would compare a model with and one without it).
+    bytes_ratio: float | None = None
     #: Arm name (:mod:`kdcore.arms`: ``teacher``, ``student``, ``scratch@1``, ...) -> its result.
     arms: Mapping[str, ArmResult] = field(default_factory=lambda: MappingProxyType({}))
     #: The comparison over seeds; an empty one (no values) in summaries that lack it.
@@ -258,6 +264,7 @@ class RunSummary:
             "device": self.device, "total_seconds": self.total_seconds, "teacher_reused": self.teacher_reused,
             "teacher_source": self.teacher_source, "teacher_key": self.teacher_key,
             "scratch_reused": list(self.scratch_reused), "data": self.data.to_dict(), "compression": self.compression,
+            "bytes_ratio": self.bytes_ratio,
             "arms": {name: arm.to_dict(student=arm_base(name) == "student") for name, arm in self.arms.items()},
             "seeds": self.seeds.to_dict(), "verdict": self.verdict,
         }

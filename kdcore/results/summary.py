@@ -116,6 +116,8 @@ def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_s
     """The whole summary of a run from its arms' results: comparisons, intervals, seed statistics, verdict.
 
     ``arms`` is not changed; :meth:`RunSummary.to_dict` gives what ``summary.json`` holds.
+    ``compression`` is the parameters ratio (teacher / student, from the config); the bytes
+    ratio of the deployable files is computed here from the arms' ``file_bytes``.
     ``evidence`` (each arm's per-review test answers, the test set's majority share, the
     validation curves, the families) is what the intervals and the verdict are judged by; it
     is not stored as it is. Unlike reading (:meth:`RunSummary.from_dict`, tolerant of old runs),
@@ -129,8 +131,17 @@ def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_s
     results = {name: ArmResult(**result) for name, result in compared.items()}
     return RunSummary(device=device, total_seconds=total_seconds, teacher_reused=teacher_source not in TRAINED_HERE,
                       teacher_source=teacher_source, teacher_key=teacher_key, scratch_reused=tuple(scratch_reused),
-                      data=data, compression=compression, arms=MappingProxyType(results), seeds=seeds,
+                      data=data, compression=compression, bytes_ratio=bytes_ratio(results),
+                      arms=MappingProxyType(results), seeds=seeds,
                       verdict=describe(results, seeds, evidence))
+
+
+def bytes_ratio(arms: Mapping[str, ArmResult]) -> float | None:
+    """Teacher ``.keras`` bytes over student ``.keras`` bytes: how much smaller the download is, not the parameters."""
+    teacher, student = arms.get("teacher"), arms.get("student")
+    if teacher is None or student is None or not teacher.file_bytes or not student.file_bytes:
+        return None
+    return teacher.file_bytes / student.file_bytes
 
 
 def verdict(arms: Mapping[str, Mapping[str, Any]], seeds: Mapping[str, Any] | SeedComparison,

@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 
 from kdcore.arms import arm_base, arm_label, is_extra_seed, sorted_arms
 from kdcore.results import RunSummary
+from kdcore.ui.compare import metric_label
 
 #: Fixed colour per arm role (Okabe-Ito blue, vermillion, bluish green).
 ARM_COLORS: dict[str, str] = {
@@ -165,14 +166,16 @@ def _raw_line(train: pd.DataFrame, arm: str, color: str, opacity: float) -> go.S
 
 def compare_figure(curves_by_run: Mapping[str, pd.DataFrame], metric: str = "val_accuracy", *,
                    height: int = 420) -> go.Figure:
-    """Overlay one epoch metric of several runs: colour is the arm, dash and marker the run.
+    """Overlay one epoch metric of several runs (any that :func:`kdcore.ui.compare.recorded_metrics` lists).
+
+    Colour is the arm, dash and marker the run.
 
     Only the first seed of each role is drawn; extra seeds would make the overlay unreadable.
     """
     percent = metric.endswith("accuracy")
     fig = go.Figure()
-    words = metric.replace("val_", "validation ").replace("_", " ")
-    _layout(fig, f"{words.capitalize()} by run", words, percent=percent, height=height)
+    label = metric_label(metric)  # the words the Runs page's metric select box shows
+    _layout(fig, f"{label} by run", label.lower(), percent=percent, height=height)
     for i, (run_label, curves) in enumerate(curves_by_run.items()):
         if curves is None or curves.empty:
             continue

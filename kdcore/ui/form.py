@@ -163,13 +163,14 @@ def field_help(path: str, family: str | None = DEFAULT_FAMILY) -> str:
     return field_description(path, family or DEFAULT_FAMILY)
 
 
-def prepare_form_state(state: MutableMapping[str, Any]) -> str | None:
+def prepare_form_state(state: MutableMapping[str, Any], defaults: Mapping[str, Any] | None = None) -> str | None:
     """Give every New-run widget its value before the widgets are drawn.
 
     Order of precedence: a pending "new run from this one" (``state[PREFILL_KEY]``, consumed
     here), what the form held when the user last left the page (Streamlit drops a widget's
     state once its page is not shown), then RunConfig's defaults. Returns the id of the run
-    the form was just pre-filled from, once, so the page can say so.
+    the form was just pre-filled from, once, so the page can say so. ``defaults`` (widget key ->
+    value, preset boxes included) replaces RunConfig's defaults: the page starts on a setup.
     """
     prefill = state.pop(PREFILL_KEY, None)
     if prefill is not None:
@@ -180,7 +181,8 @@ def prepare_form_state(state: MutableMapping[str, Any]) -> str | None:
             state[PRESET_KEY + role] = matching_preset(values, role)
         return prefill.get("from")
     stash = state.get(FORM_STASH) or {}
-    defaults = form_values()
+    given = {key: value for key, value in (defaults or {}).items() if key.startswith(FORM_PREFIX)}
+    defaults = {**form_values(), **given}  # the preset boxes follow the sizes the form ends up with, below
     for key, value in defaults.items():
         if key not in state:
             state[key] = stash.get(key, value)
@@ -241,28 +243,54 @@ def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def _split_problem(problem: str) -> tuple[str | None, str]:
+    """``student.lstm_units: Input should be ...`` -> (the form field it is about or None, what is wrong)."""
+    path, sep, rest = problem.partition(": ")
+    named, _, said = rest.partition(" ")
+    if path == "config" and named in FIELD_LABELS:  # a rule across fields that starts with the one to change
+        path, rest = named, said
+    return (path if sep else None), (rest if sep else problem)
+
+
 def label_problem(problem: str) -> str:
     """``student.lstm_units: Input should be ...`` -> ``Student · LSTM units: Input should be ...``.
 
     The dotted path stays in the message (in backticks) so it can be matched to a config file.
     """
-    path, sep, rest = problem.partition(": ")
-    named, _, said = rest.partition(" ")
-    if path == "config" and named in FIELD_LABELS:  # a rule across fields that starts with the one to change
-        path, rest = named, said
-    if sep and path in FIELD_LABELS:
+    path, rest = _split_problem(problem)
+    if path in FIELD_LABELS:
         return f"**{FIELD_LABELS[path]}** (`{path}`): {rest}"
-    if sep:
+    if path is not None:
         return f"`{path}`: {rest}"
     return problem
 
 
+@dataclass(frozen=True)
+class FormCheck:
+    """The config the form describes (None while it has problems), each problem for the summary, and by field."""
+
+    config: RunConfig | None
+    problems: list[str]
+    by_field: dict[str, list[str]]  #: config path -> what is wrong with it, to show under its widget
+
+
+def check_form(values: Mapping[str, Any]) -> FormCheck:
+    """Validate the form: the summary's problems worded for a person, and each one under the field it names."""
+    try:
+        return FormCheck(config_from_dict(config_dict_from_form(values)), [], {})
+    except ConfigError as e:
+        by_field: dict[str, list[str]] = {}
+        for problem in e.problems:
+            path, rest = _split_problem(problem)
+            if path in FIELD_LABELS:
+                by_field.setdefault(path, []).append(rest)
+        return FormCheck(None, [label_problem(p) for p in e.problems], by_field)
+
+
 def validate_form(values: Mapping[str, Any]) -> tuple[RunConfig | None, list[str]]:
     """The config the form describes, or None and every problem worded for a person."""
-    try:
-        return config_from_dict(config_dict_from_form(values)), []
-    except ConfigError as e:
-        return None, [label_problem(p) for p in e.problems]
+    check = check_form(values)
+    return check.config, check.problems
 
 
 def preset_values(role: str, preset: str, current: Mapping[str, Any] | None = None) -> dict[str, Any]:

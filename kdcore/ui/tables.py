@@ -138,14 +138,45 @@ def result_metrics(summary: RunSummary) -> list[tuple[str, str, str | None]]:
     """(label, value, delta) for the four headline numbers of a finished run."""
     student, teacher = summary.arm("student"), summary.arm("teacher")
     gain = student.gain_over_scratch
-    ratio = teacher.params / student.params if teacher.params and student.params else None
     return [
         ("Student test accuracy", fmt_pct(student.test_accuracy),
          f"{fmt_points(gain)} vs scratch" if gain is not None else None),
         ("Teacher test accuracy", fmt_pct(teacher.test_accuracy), None),
-        ("Student is smaller by", f"{ratio:.1f}×" if ratio else "–", None),
+        ("Student is smaller by", smaller_by(params_ratio(summary), summary.bytes_ratio), None),
         ("Total time", fmt_duration(summary.total_seconds), None),
     ]
+
+
+def params_ratio(summary: RunSummary) -> float | None:
+    """Teacher parameters over student parameters, from the arms (else the summary's ``compression``)."""
+    teacher, student = summary.arm("teacher").params, summary.arm("student").params
+    return teacher / student if teacher and student else summary.compression
+
+
+def smaller_by(params: float | None, on_disk: float | None) -> str:
+    """Both size ratios, each named for what it compares: "4.1× params · 3.9× bytes".
+
+    The two differ (the embedding dominates the parameters, the file adds its own overhead), and a
+    ratio without its unit was once read as the download's when it was the parameters'.
+    """
+    parts = [f"{ratio:.1f}× {unit}" for ratio, unit in ((params, "params"), (on_disk, "bytes")) if ratio]
+    return " · ".join(parts) or "–"
+
+
+def download_sizes(summary: RunSummary, files: dict[str, int]) -> str:
+    """The student download's size and how it compares with the teacher's, in bytes and in parameters.
+
+    ``files`` is what the Download page serves (name -> bytes on disk), so the size and the bytes
+    ratio are those of the very files a user gets.
+    """
+    student_bytes, teacher_bytes = files.get("student.keras"), files.get("teacher.keras")
+    if not student_bytes:
+        return "Not saved by this run."
+    ratios = [f"{ratio:.1f}× fewer {unit}" for ratio, unit in (
+        (teacher_bytes / student_bytes if teacher_bytes else None, "bytes"),
+        (params_ratio(summary), "parameters")) if ratio]
+    versus = f" ({', '.join(ratios)} than the teacher)" if ratios else ""
+    return f"Size: {fmt_bytes(student_bytes)}{versus}."
 
 
 def seed_lines(summary: RunSummary) -> list[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from kdcore.paths import HOME_ENV, InvalidRunId, home_dir
+from kdcore.paths import HOME_ENV, HomeNotAFolder, InvalidRunId, check_home, home_dir
 from kdcore.ui.files import run_id_from_query
 from kdcore.ui.format import run_label
 
@@ -24,7 +24,11 @@ def open_store() -> RunStore:
     from kdcore.store import RunStore, StoreFileMissing
 
     try:
+        check_home()
         return RunStore()
+    except HomeNotAFolder as e:  # its message names the path and the setting to change
+        st.error(f"{e}, then restart the app.", icon=":material/folder_off:")
+        st.stop()
     except StoreFileMissing as e:  # its own message says what happened and both ways out
         st.error(str(e), icon=":material/database_off:")
         st.stop()
@@ -33,6 +37,12 @@ def open_store() -> RunStore:
                  f"Point `{HOME_ENV}` at a folder this user can write (or free that path), then restart the app.",
                  icon=":material/database_off:")
         st.stop()
+
+
+def show_recipe_note(title: str, changes: Sequence[str]) -> None:
+    """Say which other fields a family switch or a setup changed, and to what (nothing when none changed)."""
+    if changes:
+        st.info(f"{title}; it changed:\n\n" + "\n".join(f"- {c}" for c in changes), icon=":material/tune:")
 
 
 def asked_run_id() -> str | None:

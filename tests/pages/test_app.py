@@ -81,3 +81,6 @@ def test_pages__a_store_that_cannot_be_opened_is_named_not_a_traceback(kd_home: 
     assert not at.exception, f"page raised: {at.exception}"
     errors = " ".join(e.value for e in at.error)
     assert str(blocked) in errors and "KDCORE_HOME" in errors, errors
+    # and it is check_home's message (what is wrong with the path), not an exception's class and text
+    assert "names a file, not a folder" in errors and "Error" not in errors, errors
+

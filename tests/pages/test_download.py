@@ -99,3 +99,22 @@ def test_download__symlink_to_a_file_outside_is_not_offered(kd_home: Path, fixtu
     archive = zipfile.ZipFile(BytesIO(deferred_downloads[f"kdstudio-{run_id}.zip"]()))
     assert f"{run_id}/student.keras" not in archive.namelist(), f"not zipped: {archive.namelist()}"
     assert all(b"root:x:0" not in archive.read(n) for n in archive.namelist()), "the secret is in no member"
+
+
+def test_download__sizes_are_the_downloaded_files_and_ratios_say_what_they_compare(
+        kd_home: Path, fixture_runs: dict[str, str], open_page: Callable[..., AppTest],
+        texts: Callable[[AppTest], str]) -> None:
+    # given: the succeeded run's deployable files, the teacher's three times the student's bytes
+    run_id = fixture_runs["succeeded"]
+    folder = paths.run_dir(run_id, kd_home)
+    (folder / "student.keras").write_bytes(b"s" * 1_000)
+    (folder / "teacher.keras").write_bytes(b"t" * 3_000)
+    # when: the Download page shows the run
+    at = open_page("pages/download.py", {"run": run_id})
+    # then: the student's card gives that file's size, says it holds no optimizer state, and names each ratio
+    assert not at.exception, f"page raised: {at.exception}"
+    shown = texts(at)
+    assert "Size: 1000 B" in shown, f"the size is that of the student.keras served: {shown}"
+    assert "no optimizer state" in shown, "the download is said to be the deployable model"
+    assert "3.0× fewer bytes" in shown, f"the bytes ratio of the two files, labelled: {shown}"
+    assert "2.2× fewer parameters" in shown, f"the parameters ratio (2,857,474 / 1,320,000), labelled: {shown}"

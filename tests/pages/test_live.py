@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from kdcore import paths
 from kdcore.config import RunConfig, apply_overrides
 from kdcore.progress import ProgressEvent
 from kdcore.results import ArmResult, RunSummary
@@ -185,3 +189,42 @@ def test_live__without_runs_says_what_to_do(kd_home: Path, open_page: Callable[.
     at = open_page("pages/live.py")
     assert not at.exception
     assert "No runs yet" in at.info[0].value, "empty state points to New run"
+
+
+def test_live__shows_the_runs_settings_with_its_changes_marked(kd_home: Path, fixture_runs: dict[str, str],
+                                                               open_page: Callable[..., AppTest]) -> None:
+    # given a running run queued with alpha 0.5, two epochs and tiny models
+    run_id = fixture_runs["running"]
+    # when its Live page opens
+    at = open_page("pages/live.py", {"run": run_id})
+    # then a settings panel says how many fields differ from the defaults, grouped by section
+    assert not at.exception, f"page raised: {at.exception}"
+    panels = [e for e in at.expander if e.label.startswith("Settings")]
+    assert panels, f"a settings panel: {[e.label for e in at.expander]}"
+    panel = panels[0]
+    assert "changed" in panel.label, f"the label counts the changes: {panel.label}"
+    tabs = [t.label for t in panel.tabs]
+    assert [t.split(" ")[0] for t in tabs[:6]] == ["Run", "Data", "Teacher", "Student", "Distillation",
+                                                   "Training"], f"grouped by section: {tabs}"
+    rows = pd.concat([frame.value for frame in panel.dataframe]).set_index("Field")
+    assert rows.loc["distill.alpha", "Value"] == "0.5" and rows.loc["distill.alpha", "Changed"], \
+        f"alpha 0.5 is marked as changed: {rows.loc['distill.alpha']}"
+    assert not rows.loc["distill.temperature", "Changed"], "a default value is not marked"
+    # and the raw JSON is one click away, the config the run was validated with
+    shown = json.loads(panel.code[0].value)
+    assert shown["distill"]["alpha"] == 0.5 and shown["train"]["epochs"] == 2, f"the run's JSON: {shown}"
+
+
+def test_live__a_damaged_row_shows_no_settings_it_never_had(kd_home: Path, store: RunStore,
+                                                            fixture_runs: dict[str, str],
+                                                            open_page: Callable[..., AppTest]) -> None:
+    # given a run whose stored config is not JSON
+    run_id = fixture_runs["queued"]
+    with sqlite3.connect(paths.store_path(kd_home)) as db:
+        db.execute("UPDATE runs SET config = '{not json' WHERE id = ?", (run_id,))
+    # when its Live page opens
+    at = open_page("pages/live.py", {"run": run_id})
+    # then the page stays up and the panel shows no settings (an empty config is not the defaults)
+    assert not at.exception, f"page raised: {at.exception}"
+    panels = [e for e in at.expander if e.label.startswith("Settings")]
+    assert panels and not panels[0].dataframe, "no table of default values for a config that was lost"

@@ -14,6 +14,7 @@ from kdcore.store import RunStore
 def test_new_run__shows_every_setting_and_live_parameter_counts(kd_home: Path,
                                                                 open_page: Callable[..., AppTest]) -> None:
     at = open_page()
+    at.button(key="setup.notebook").click().run()  # issue 17 item 9: the form now starts on the n-gram recipe
     assert not at.exception, f"page raised: {at.exception}"
     for key in ("form.data.path", "form.data.vocab_size", "form.data.maxlen", "form.data.train_limit",
                 "form.teacher.embedding_dim", "form.student.gru_units", "form.distill.alpha",
@@ -109,6 +110,7 @@ def test_new_run__own_view_with_augmentation_is_refused_with_the_fix(kd_home: Pa
 def test_new_run__launch_queues_the_run_and_opens_its_live_page(kd_home: Path, store: RunStore,
                                                                 open_page: Callable[..., AppTest]) -> None:
     at = open_page()
+    at.button(key="setup.notebook").click().run()  # the recurrent family these sizes are of (item 9's new default)
     at.text_input(key="form.name").set_value("tiny from the form")
     at.selectbox(key="preset.teacher").set_value("tiny")
     at.selectbox(key="preset.student").set_value("tiny")

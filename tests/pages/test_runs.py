@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -161,3 +164,61 @@ def test_runs__refreshes_while_runs_are_queued_or_running(kd_home: Path, fixture
     # then its table and actions refresh on their own, as the Live page does
     assert not at.exception, f"page raised: {at.exception}"
     assert any(every for every in asked), f"a fragment that reruns every few seconds while runs progress: {asked}"
+
+
+def test_runs__compare_table_highlights_the_fields_that_differ(kd_home: Path, fixture_runs: dict[str, str],
+                                                              open_page: Callable[..., AppTest]) -> None:
+    # given the succeeded run (alpha 0.1, two seeds) and the running one (alpha 0.5, one seed)
+    at = open_page("pages/runs.py")
+    # when both are chosen for comparison
+    at.multiselect(key="runs.compare").set_value([fixture_runs["succeeded"], fixture_runs["running"]]).run()
+    # then a table puts their settings side by side and flags the fields that differ
+    assert not at.exception, f"page raised: {at.exception}"
+    table = next(d for d in at.dataframe if "Differs" in d.value.columns).value
+    assert table.loc["distill.alpha", "Differs"] and table.loc["train.seeds", "Differs"], f"{table}"
+    assert not table.loc["train.epochs", "Differs"], "both ran two epochs"
+    assert list(table.loc["distill.alpha"].iloc[:2]) == ["0.1", "0.5"], f"a column per run: {table.columns}"
+    # and the toggle hides the fields they share
+    at.toggle(key="runs.compare_only_differing").set_value(True).run()
+    table = next(d for d in at.dataframe if "Differs" in d.value.columns).value
+    assert set(table.index) == {"name", "distill.alpha", "train.seeds"}, f"only what differs: {list(table.index)}"
+
+
+def numbers(encoded: object) -> list[float]:
+    """A trace's values from the chart's JSON, where Plotly writes a numpy array as base64 bytes."""
+    if isinstance(encoded, dict):
+        return np.frombuffer(base64.b64decode(encoded["bdata"]), dtype=encoded["dtype"]).tolist()
+    return list(encoded)
+
+
+def test_runs__overlay_any_metric_the_chosen_runs_recorded(kd_home: Path, fixture_runs: dict[str, str],
+                                                          open_page: Callable[..., AppTest]) -> None:
+    # given two chosen runs that recorded loss, accuracy and their validation twins at each epoch's end
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.compare").set_value([fixture_runs["succeeded"], fixture_runs["running"]]).run()
+    # when the metric select box offers them, and validation loss is picked
+    metric = at.selectbox(key="runs.compare_metric")
+    assert metric.options[:4] == ["Validation accuracy", "Validation loss", "Accuracy", "Loss"], f"{metric.options}"
+    metric.set_value("val_loss").run()
+    # then the overlay draws that metric per arm and run
+    assert not at.exception, f"page raised: {at.exception}"
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "loss" in figure["layout"]["title"]["text"].lower(), f"the chart's title: {figure['layout']['title']}"
+    highest = [max(numbers(trace["y"])) for trace in figure["data"]]
+    assert all(value < 0.6 for value in highest), f"the validation losses (1.05 - acc), not accuracy: {highest}"
+    assert len(figure["data"]) == 4, "3 arms of the finished run + the running run's teacher"
+
+
+def test_runs__runs_with_the_same_name_keep_their_own_lines(kd_home: Path, store: RunStore,
+                                                           add_finished_run: Callable[..., str],
+                                                           open_page: Callable[..., AppTest]) -> None:
+    # given two finished runs with the same name
+    first, second = (add_finished_run(run_id, {"device": "CPU"}) for run_id in ("run-a", "run-b"))
+    with sqlite3.connect(paths.store_path(kd_home)) as db:
+        db.execute("UPDATE runs SET name = 'sweep'")
+    # when both are overlaid
+    at = open_page("pages/runs.py")
+    at.multiselect(key="runs.compare").set_value([first, second]).run()
+    # then each keeps its three lines (a name used as the key dropped one run)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(figure["data"]) == 6, f"3 arms x 2 runs: {[t['name'] for t in figure['data']]}"

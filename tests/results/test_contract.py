@@ -33,7 +33,7 @@ def engine_summary(arms: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"device": "CPU (2 cores)", "total_seconds": 123.4, "teacher_reused": False, "teacher_source": "trained",
             "teacher_key": "t-abc", "scratch_reused": ["scratch@1"],
             "data": {"train": 900, "val": 100, "test": 500, "validate_on": "train", "source": "imdb.npz"},
-            "compression": 2.16, "arms": arms, "seeds": seeds, "verdict": verdict(arms, seeds)}
+            "compression": 2.16, "bytes_ratio": 1.0, "arms": arms, "seeds": seeds, "verdict": verdict(arms, seeds)}
 
 
 def test_run_summary__the_engine_layout_round_trips() -> None:
@@ -60,6 +60,29 @@ def test_summarise_run__builds_what_the_engine_assembles() -> None:
     assert "gain_over_scratch" not in arms["student"], "summarise_run must not change its input"
     assert built.to_dict() == engine_summary(engine_arms()), "one builder, the same summary.json"
     assert built.seeds.gain is not None and built.seeds.gain.values == pytest.approx((0.02, 0.015))
+
+
+def test_summarise_run__the_parameters_ratio_and_the_bytes_ratio_are_told_apart() -> None:
+    # given a teacher with 4x the student's parameters whose deployable file is 3x the student's
+    arms = {"teacher": {**engine_arm(0.86), "params": 4_000, "file_bytes": 30_000},
+            "student": {**engine_arm(0.84), "params": 1_000, "file_bytes": 10_000}, "scratch": engine_arm(0.82)}
+    # when the summary is built with the config's parameters ratio
+    built = summarise_run(arms, device="CPU", total_seconds=1.0, teacher_source="trained", teacher_key="k",
+                          scratch_reused=[], data=DataCounts(), compression=4.0)
+    # then both ratios are kept, each under its own name, and an old summary has no bytes ratio to show
+    assert built.compression == 4.0, "compression stays the parameters ratio"
+    assert built.bytes_ratio == pytest.approx(3.0), "bytes_ratio is teacher.keras bytes over student.keras bytes"
+    assert built.to_dict()["bytes_ratio"] == pytest.approx(3.0), "and summary.json stores it"
+    assert RunSummary.from_dict({"compression": 4.0}).bytes_ratio is None, "not guessed for an older summary"
+
+
+def test_summarise_run__no_bytes_ratio_without_both_files() -> None:
+    # given a run whose student was not saved (an extra seed only) or a teacher-only run
+    arms = {"teacher": engine_arm(0.86), "student": engine_arm(0.84, saved=False)}
+    # when the summary is built, then there is no bytes ratio rather than a made-up one
+    built = summarise_run(arms, device="CPU", total_seconds=1.0, teacher_source="trained", teacher_key="k",
+                          scratch_reused=[], data=DataCounts(), compression=2.0)
+    assert built.bytes_ratio is None, "a ratio needs both deployable files"
 
 
 def test_summarise_run__refuses_a_field_the_contract_does_not_declare() -> None:

@@ -230,6 +230,28 @@ def test_summary_frame__formats_each_arm() -> None:
     assert table.loc["Scratch student", "Teacher accuracy kept"] == "95.3%", "share computed when absent"
 
 
+def test_result_metrics__smaller_by_names_the_parameters_and_the_bytes_ratio() -> None:
+    # given a run whose teacher has 4x the student's parameters and a deployable file 3x the student's
+    summary = RunSummary.from_dict({"compression": 4.0, "bytes_ratio": 3.0,
+                                    "arms": {"teacher": {"params": 4_000, "file_bytes": 30_000},
+                                             "student": {"params": 1_000, "file_bytes": 10_000}}})
+    # when the headline numbers are built
+    metrics = {label: value for label, value, _ in ui_tables.result_metrics(summary)}
+    # then "smaller by" gives both, each saying what it compares
+    assert metrics["Student is smaller by"] == "4.0× params · 3.0× bytes", f"both ratios, labelled: {metrics}"
+
+
+def test_result_metrics__an_older_summary_shows_no_bytes_ratio() -> None:
+    # given a summary stored before the downloads lost their optimizer state: no bytes ratio was stored
+    summary = RunSummary.from_dict({"compression": 4.0, "arms": {"teacher": {"params": 4_000, "file_bytes": 30_000},
+                                                                 "student": {"params": 1_000, "file_bytes": 30_000}}})
+    # when the headline numbers are built
+    metrics = {label: value for label, value, _ in ui_tables.result_metrics(summary)}
+    # then only the parameters ratio is shown, labelled, and no bytes ratio is guessed from those old files
+    assert metrics["Student is smaller by"] == "4.0× params", f"only what is known: {metrics}"
+    assert ui_tables.smaller_by(None, None) == "–", "nothing known, nothing shown"
+
+
 def test_summary_frame__accuracies_and_gains_carry_the_test_sets_intervals() -> None:
     # given a run on 200 test reviews whose student kept its paired test against scratch
     summary = {"data": {"test": 200},
