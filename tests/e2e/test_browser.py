@@ -100,7 +100,8 @@ def test_a_tiny_run_goes_from_the_form_to_a_downloaded_student(page: Page, kd_ap
     page.wait_for_function(ARMS_DRAWN, arg=[["teacher", "student", "scratch"], 1], timeout=360_000, polling=1000)
     expect(page.get_by_text("succeeded").first).to_be_visible(timeout=120_000)
     wait_idle(page)
-    expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()
+    # the results table (the first one: the settings panel's tables come after it)
+    expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
     page.screenshot(path=str(screenshots / "live.png"), full_page=True)
 
     # and the student downloads as a .keras file that Keras loads
