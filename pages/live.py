@@ -72,8 +72,9 @@ def live_panel(run_id: str, was_finished: bool) -> None:
     phase = ui_progress.current_phase(store.events(run_id, kinds=["phase", "arm_start"]), now) \
         if current.status == "running" else None
 
+    finished = bool(current.finished and current.summary)
     cols = st.columns(4)
-    if current.finished and current.summary:
+    if finished:
         for col, (label, value, delta) in zip(cols, ui_tables.result_metrics(RunSummary.from_dict(current.summary))):
             col.metric(label, value, delta=delta)
     else:

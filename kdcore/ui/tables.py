@@ -142,7 +142,7 @@ def result_metrics(summary: RunSummary) -> list[tuple[str, str, str | None]]:
         ("Student test accuracy", fmt_pct(student.test_accuracy),
          f"{fmt_points(gain)} vs scratch" if gain is not None else None),
         ("Teacher test accuracy", fmt_pct(teacher.test_accuracy), None),
-        ("Student is smaller by", smaller_by(params_ratio(summary), summary.bytes_ratio), None),
+        (*smaller_by(params_ratio(summary), summary.bytes_ratio), None),
         ("Total time", fmt_duration(summary.total_seconds), None),
     ]
 
@@ -153,14 +153,18 @@ def params_ratio(summary: RunSummary) -> float | None:
     return teacher / student if teacher and student else summary.compression
 
 
-def smaller_by(params: float | None, on_disk: float | None) -> str:
-    """Both size ratios, each named for what it compares: "4.1× params · 3.9× bytes".
+def smaller_by(params: float | None, on_disk: float | None) -> tuple[str, str]:
+    """(label, value) of both size ratios, the label naming what each compares: "Smaller by: params · bytes".
 
     The two differ (the embedding dominates the parameters, the file adds its own overhead), and a
-    ratio without its unit was once read as the download's when it was the parameters'.
+    ratio without its unit was once read as the download's when it was the parameters'. The units
+    go in the label so that the value stays short enough for a metric's column.
     """
-    parts = [f"{ratio:.1f}× {unit}" for ratio, unit in ((params, "params"), (on_disk, "bytes")) if ratio]
-    return " · ".join(parts) or "–"
+    known = [(ratio, unit) for ratio, unit in ((params, "params"), (on_disk, "bytes")) if ratio]
+    if not known:
+        return "Smaller by", "–"
+    return (f"Smaller by: {' · '.join(unit for _, unit in known)}",
+            " · ".join(f"{ratio:.1f}×" for ratio, _ in known))
 
 
 def download_sizes(summary: RunSummary, files: dict[str, int]) -> str:

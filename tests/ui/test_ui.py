@@ -238,7 +238,7 @@ def test_result_metrics__smaller_by_names_the_parameters_and_the_bytes_ratio() -
     # when the headline numbers are built
     metrics = {label: value for label, value, _ in ui_tables.result_metrics(summary)}
     # then "smaller by" gives both, each saying what it compares
-    assert metrics["Student is smaller by"] == "4.0× params · 3.0× bytes", f"both ratios, labelled: {metrics}"
+    assert metrics["Smaller by: params · bytes"] == "4.0× · 3.0×", f"both ratios, labelled: {metrics}"
 
 
 def test_result_metrics__an_older_summary_shows_no_bytes_ratio() -> None:
@@ -248,8 +248,8 @@ def test_result_metrics__an_older_summary_shows_no_bytes_ratio() -> None:
     # when the headline numbers are built
     metrics = {label: value for label, value, _ in ui_tables.result_metrics(summary)}
     # then only the parameters ratio is shown, labelled, and no bytes ratio is guessed from those old files
-    assert metrics["Student is smaller by"] == "4.0× params", f"only what is known: {metrics}"
-    assert ui_tables.smaller_by(None, None) == "–", "nothing known, nothing shown"
+    assert metrics["Smaller by: params"] == "4.0×", f"only what is known: {metrics}"
+    assert ui_tables.smaller_by(None, None) == ("Smaller by", "–"), "nothing known, nothing shown"
 
 
 def test_summary_frame__accuracies_and_gains_carry_the_test_sets_intervals() -> None:
