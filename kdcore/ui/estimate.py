@@ -104,6 +104,23 @@ def training_reviews(config: Mapping[str, Any]) -> int:
     return max(1, int(reviews))
 
 
+def seconds_per_epoch_by_role(config: Mapping[str, Any], params: Mapping[str, int | None],
+                              speeds: Iterable[ArmSpeed]) -> dict[str, float]:
+    """Expected seconds per epoch of the teacher's arm and of a student's, before either has trained.
+
+    For the Live page's time left while an arm has not started: the nearest earlier run's speed
+    of the same family and size, else the rough figure per family.
+    """
+    speeds = list(speeds)
+    reviews = training_reviews(config)
+    out = {}
+    for role in ("teacher", "student"):
+        family = arm_family(role, config)
+        speed = nearest_speed(family, params.get(role), speeds) or ROUGH_SAMPLES_PER_S.get(family, 150.0)
+        out[role] = reviews / speed
+    return out
+
+
 def run_time_estimate(plan: Iterable[tuple[str, int]], config: Mapping[str, Any], params: Mapping[str, int | None],
                       speeds: Iterable[ArmSpeed]) -> TimeEstimate:
     """Seconds of training the planned arms ((arm, epochs), a reused teacher at 0) need: epochs x reviews / speed.

@@ -127,23 +127,29 @@ def seconds_per_epoch(curves: pd.DataFrame | None) -> dict[str, float]:
     return speeds
 
 
-def arm_speed(arm: str, speeds: Mapping[str, float]) -> float | None:
-    """Seconds per epoch of ``arm``: measured, else a sibling's (students of one size train alike), else the teacher's.
+def arm_speed(arm: str, speeds: Mapping[str, float], prior: Mapping[str, float] | None = None) -> float | None:
+    """Seconds per epoch of ``arm``: measured, else a sibling's (students of one size train alike), else ``prior``'s.
 
-    The teacher is bigger than the students, so falling back on its pace overestimates; that
-    errs on the side a user can plan with until a student has trained a few batches.
+    ``prior`` holds expected seconds per epoch by role (``teacher``, ``student``) before an arm of
+    that role has trained (:func:`kdcore.ui.estimate.seconds_per_epoch_by_role`: earlier runs'
+    speeds, else a rough figure per family). Only without it does a student borrow the teacher's
+    pace, which is wrong by a wide margin when the two are of different families (an n-gram
+    teacher trains several times faster than a recurrent student).
     """
     if arm in speeds:
         return speeds[arm]
-    if arm_base(arm) != "teacher":
+    role = "teacher" if arm_base(arm) == "teacher" else "student"
+    if role == "student":
         siblings = [v for a, v in speeds.items() if arm_base(a) != "teacher"]
         if siblings:
             return sum(siblings) / len(siblings)
+    if prior and role in prior:
+        return prior[role]
     return speeds.get("teacher")
 
 
 def time_left(record: RunRecord, progress: Sequence[ArmProgress], now: float | None = None,
-              curves: pd.DataFrame | None = None) -> float | None:
+              curves: pd.DataFrame | None = None, prior: Mapping[str, float] | None = None) -> float | None:
     """Seconds left: the epochs still planned in every arm, each at its arm's measured speed.
 
     Why not the elapsed time scaled by epochs done: the time spent loading data and training a
@@ -154,7 +160,7 @@ def time_left(record: RunRecord, progress: Sequence[ArmProgress], now: float | N
     if record.status != "running":
         return None
     speeds = seconds_per_epoch(curves)
-    left = [(p.planned_epochs * (1.0 - p.fraction), arm_speed(p.arm, speeds)) for p in progress]
+    left = [(p.planned_epochs * (1.0 - p.fraction), arm_speed(p.arm, speeds, prior)) for p in progress]
     if speeds and all(speed is not None for epochs, speed in left if epochs > 0):
         return max(0.0, sum(epochs * speed for epochs, speed in left if epochs > 0 and speed is not None))
     elapsed = run_duration(record, now)

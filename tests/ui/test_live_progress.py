@@ -67,6 +67,33 @@ TIME_LEFT_CASES = {
 }
 
 
+def test_time_left__students_not_started_take_their_own_expected_pace_not_a_faster_teachers() -> None:
+    # given an n-gram teacher that trained 2 epochs at 2 s each, and recurrent students not started yet,
+    # whose expected pace (earlier runs, else the rough figure per family) is 20 s per epoch
+    curves = pd.DataFrame(arm_curve("teacher", 2, 2.0, t0=1.0), columns=COLUMNS)
+    rec = record(apply_overrides(RunConfig(), ["teacher=ngram", "train.epochs=3", "train.teacher_epochs=2"]),
+                 arm="teacher", epoch=2, step=0, steps=0, epochs=2)
+    prior = {"teacher": 2.0, "student": 20.0}
+    # when the time left is estimated with and without that prior
+    left = ui_progress.time_left(rec, ui_progress.arm_progress(rec, curves), now=10.0, curves=curves, prior=prior)
+    borrowed = ui_progress.time_left(rec, ui_progress.arm_progress(rec, curves), now=10.0, curves=curves)
+    # then the two students' 3 epochs each count at 20 s, not at the teacher's 2 s
+    assert left == pytest.approx(2 * 3 * 20.0, rel=0.05), f"the students' own pace: 120 s, got {left}"
+    assert borrowed == pytest.approx(2 * 3 * 2.0, rel=0.05), f"without a prior, the teacher's pace: {borrowed}"
+
+
+def test_seconds_per_epoch_by_role__rough_per_family_without_earlier_runs() -> None:
+    # given an n-gram teacher and the notebook student on 4,000 reviews (3,600 after validation), no earlier runs
+    from kdcore.ui import estimate
+
+    config = apply_overrides(RunConfig(), ["teacher=ngram", "data.train_limit=4000"]).model_dump()
+    # when the expected seconds per epoch are asked for
+    prior = estimate.seconds_per_epoch_by_role(config, {"teacher": 18_000_000, "student": 1_300_000}, [])
+    # then each role is its reviews at its family's rough speed
+    assert prior["teacher"] == pytest.approx(3600 / estimate.ROUGH_SAMPLES_PER_S["ngram"]), prior
+    assert prior["student"] == pytest.approx(3600 / estimate.ROUGH_SAMPLES_PER_S["recurrent"]), prior
+
+
 @pytest.mark.parametrize("case", list(TIME_LEFT_CASES))
 def test_time_left__from_each_arms_measured_speed_and_the_work_left_in_every_arm(case: str) -> None:
     # given a running run's plan, its stored curves and the record's position (see TIME_LEFT_CASES)
