@@ -7,11 +7,9 @@ import streamlit as st
 
 from kdcore.arms import arm_label
 from kdcore.results import RunSummary
-from kdcore.store import RunRecord
 from kdcore.ui import charts
 from kdcore.ui import compare as ui_compare
 from kdcore.ui import entry as ui_entry
-from kdcore.ui import estimate as ui_estimate
 from kdcore.ui import progress as ui_progress
 from kdcore.ui import tables as ui_tables
 from kdcore.ui.format import fmt_duration, run_duration, status_badge
@@ -58,17 +56,7 @@ if not record.finished:
 
 
 @st.fragment(run_every=None if record.finished else POLL_SECONDS)
-def expected_pace(record: RunRecord) -> dict[str, float] | None:
-    """Seconds per epoch expected of the teacher and of a student before they train (for the time left)."""
-    if record.finished or record.damaged:
-        return None
-    config = record.run_config()
-    speeds = ui_estimate.measured_speeds(store.list_runs(["succeeded"]))
-    params = {"teacher": config.teacher_params(), "student": config.student_params()}
-    return ui_estimate.seconds_per_epoch_by_role(config.model_dump(), params, speeds)
-
-
-def live_panel(run_id: str, was_finished: bool, pace: dict[str, float] | None) -> None:
+def live_panel(run_id: str, was_finished: bool) -> None:
     """Progress, speed and curves; reruns alone every POLL_SECONDS while the run is not finished."""
     current = store.get_run(run_id)
     if current is None:
@@ -80,7 +68,7 @@ def live_panel(run_id: str, was_finished: bool, pace: dict[str, float] | None) -
     progress = ui_progress.arm_progress(current, curves)
     speed = ui_progress.latest_samples_per_s(current, curves)
     now = time.time()
-    left = ui_progress.time_left(current, progress, now, curves, prior=pace)
+    left = ui_progress.time_left(current, progress, now, curves)
     phase = ui_progress.current_phase(store.events(run_id, kinds=["phase", "arm_start"]), now) \
         if current.status == "running" else None
 
@@ -151,7 +139,7 @@ elif record.status == "cancelled":
     st.warning("The run was cancelled. Arms that finished before that keep their results.",
                icon=":material/cancel:")
 
-live_panel(run_id, record.finished, expected_pace(record))
+live_panel(run_id, record.finished)
 
 if record.finished and record.summary:
     st.subheader("Results", divider="gray")
