@@ -40,16 +40,33 @@ def key(name: str) -> str:
 
 
 def fill(page: Page, widget_key: str, value: object) -> None:
+    """Type a value and wait until the app's rerun shows it (a rerun still pending can wipe a value
+    typed too early, so the value is typed again if it did not stick)."""
     box = page.locator(f"{key(widget_key)} input")
-    box.fill(str(value))
-    box.press("Enter")
-    wait_idle(page)
+    for _ in range(3):
+        box.fill(str(value))
+        box.press("Enter")
+        wait_idle(page)
+        page.wait_for_timeout(200)  # a rerun that starts a moment after Enter
+        wait_idle(page)
+        if box.input_value() == str(value):
+            return
+    expect(box).to_have_value(str(value))
 
 
 def choose(page: Page, widget_key: str, option: str) -> None:
-    page.locator(key(widget_key)).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_idle(page)
+    """Pick an option and wait until the select box shows it, choosing again if a pending rerun
+    reset it (the failure CI once hit: a preset that did not take)."""
+    box = page.locator(key(widget_key))  # the chosen option is the value of the box's input
+    for _ in range(3):
+        box.click()
+        page.get_by_role("option", name=option, exact=True).click()
+        wait_idle(page)
+        page.wait_for_timeout(200)
+        wait_idle(page)
+        if box.locator("input").input_value() == option:
+            return
+    expect(box.locator("input")).to_have_value(option)
 
 
 ARMS_DRAWN = """
