@@ -21,6 +21,7 @@ pages = {
     "live": st.Page("pages/live.py", title="Live run", icon=":material/monitoring:", url_path="live"),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs"),
     "download": st.Page("pages/download.py", title="Download", icon=":material/download:", url_path="download"),
+    "datasets": st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:", url_path="datasets"),
 }
 page = st.navigation(list(pages.values()))
 
@@ -33,7 +34,8 @@ if target in pages:
 
 with st.sidebar:
     st.markdown("### ⚗️ KD Studio")
-    st.caption("Knowledge distillation on IMDB: a teacher, a distilled student and a student trained from scratch.")
+    st.caption("Knowledge distillation on IMDB or your own texts: a teacher, a distilled student and a student "
+               "trained from scratch.")
     if st.session_state.get("worker_problem"):
         st.warning(st.session_state["worker_problem"], icon=":material/warning:")
     st.caption(ui_entry.worker_status())

@@ -18,6 +18,7 @@ MODULES = {
     "accuracy": ("accuracy", "teacher / distilled / scratch test accuracy over seeds, beside the notebook"),
     "store": ("bench_store", "what metric streaming to the store costs training; curve read time"),
     "ngram-step": ("ngram_step", "where the n-gram teacher's training step goes (table copy, dense Adam)"),
+    "datasets": ("datasets", "own data: register time, IMDB's npz against its CSV, the 3-class tweets over seeds"),
     "ngram-teacher": ("ngram_teacher", "the n-gram teacher with a row-wise Adam: seconds per epoch, accuracy"),
 }
 

@@ -66,3 +66,19 @@ with c3, st.container(border=True):
     st.download_button("Download run.zip", key="download.zip", icon=":material/folder_zip:",
                        data=lambda: ui_files.build_run_zip(run_id, config=zip_config, curves=store.curves(run_id)),
                        file_name=f"kdstudio-{run_id}.zip", mime="application/zip", on_click="ignore")
+
+if "student_text.keras" in files:  # runs on a registered dataset: the student behind its own vectorizer
+    with st.container(border=True):
+        st.markdown("**Student for raw text** (`student_text.keras`)")
+        st.caption("Strings in, class probabilities out: the run's fitted TextVectorization, the student and a "
+                   f"softmax ({fmt_bytes(files['student_text.keras'])}). Load it with plain Keras and call it on an "
+                   "array of texts, one per row: `keras.models.load_model(path)(np.array([['a raw sentence']]))`. "
+                   "`student_text.json` names the classes in column order.")
+        t1, t2 = st.columns(2)
+        t1.download_button("Download student_text.keras", key="download.text", icon=":material/download:",
+                           data=ui_files.artifact_reader(run_id, "student_text.keras"),
+                           file_name=f"{run_id}-student_text.keras", mime="application/zip", on_click="ignore")
+        t2.download_button("Download student_text.json", key="download.text_json", icon=":material/download:",
+                           data=ui_files.artifact_reader(run_id, "student_text.json"),
+                           file_name=f"{run_id}-student_text.json", mime="application/json", on_click="ignore",
+                           disabled="student_text.json" not in files)

@@ -160,6 +160,13 @@ if record.finished and record.summary:
         st.caption("; ".join(notes).capitalize() + ".")
     st.page_link("pages/download.py", label="Download the models", icon=":material/download:",
                  query_params={"run": run_id})
+    if ui_tables.class_arms(summary):  # runs stored before per-class figures existed have none to show
+        st.subheader("By class", divider="gray")
+        st.caption(ui_tables.class_caption(summary))
+        st.dataframe(ui_tables.per_class_frame(summary), hide_index=True, key="live.per_class")
+        confusions = charts.confusion_figures(summary)
+        for column, (arm, figure) in zip(st.columns(max(len(confusions), 1)), confusions.items()):
+            column.plotly_chart(figure, key=f"live.confusion.{arm}")
 
 settings_panel(record.config, record.damage)
 if record.finished or record.status == "running":

@@ -3,6 +3,9 @@
 import streamlit as st
 
 from kdcore.arms import arm_label
+from kdcore.datasets import DatasetError, list_datasets
+from kdcore.paths import home_dir
+from kdcore.ui import datasets as ui_datasets
 from kdcore.ui import entry as ui_entry
 from kdcore.ui.estimate import duration_text, measured_speeds, run_time_estimate
 from kdcore.ui.form import (
@@ -15,6 +18,8 @@ from kdcore.ui.form import (
     OPTIMIZER_LABELS,
     PRESET_KEY,
     PRESET_LABELS,
+    SPLIT_LABELS,
+    STANDARDIZE_LABELS,
     TEACHER_VIEW_LABELS,
     VALIDATE_ON_LABELS,
     check_form,
@@ -43,6 +48,16 @@ state = st.session_state
 store = open_store()
 prefilled_from = prepare_form_state(state, setup_values(DEFAULT_SETUP))
 K = form_key
+try:
+    manifests = {m.id: m for m in list_datasets(home_dir())}
+except (DatasetError, OSError) as e:  # an unreadable datasets folder: IMDB still works
+    st.warning(f"The registered datasets cannot be read: {e}", icon=":material/dataset:")
+    manifests = {}
+dataset_labels = ui_datasets.dataset_choices(manifests.values())
+lost_dataset = None
+if state.get(K("data.dataset")) not in dataset_labels:  # deleted since it was picked, or a run's from elsewhere
+    lost_dataset = state.get(K("data.dataset"))
+    state[K("data.dataset")] = ui_datasets.IMDB_ID
 RECIPE_NOTE = "new_run.recipe_note"  # what the last family switch or setup changed besides what was asked
 
 
@@ -108,6 +123,9 @@ if prefilled_from:
     st.info(f"Pre-filled from run `{prefilled_from}`. Change what you like, then launch.",
             icon=":material/content_copy:")
 
+if lost_dataset:
+    st.warning(f"Dataset `{lost_dataset}` is not registered here (deleted?); the form is back on IMDB. "
+               "Register it again on Datasets to use it.", icon=":material/dataset:")
 st.caption("Start from a setup (each button's help says what it measured), or change any field below.")
 for setup, col in zip(SETUPS.values(), st.columns(len(SETUPS))):
     col.button(setup.label, key=f"setup.{setup.name}", on_click=apply_setup, args=(setup.name,), help=setup.help,
@@ -130,17 +148,35 @@ with form:
 
     with st.container(border=True):
         st.subheader("Data", divider="gray")
-        st.text_input(FIELD_LABELS["data.path"], key=K("data.path"), help=field_help("data.path"),
-                      placeholder="empty: $KDCORE_IMDB_PATH, else ~/.keras/datasets/imdb.npz, else download")
+        st.selectbox(FIELD_LABELS["data.dataset"], list(dataset_labels), key=K("data.dataset"),
+                     format_func=dataset_labels.get, help=field_help("data.dataset"))
+        problem_under("data.dataset", st)
+        dataset = manifests.get(state[K("data.dataset")])  # None: the built-in IMDB
+        if dataset is None:
+            st.text_input(FIELD_LABELS["data.path"], key=K("data.path"), help=field_help("data.path"),
+                          placeholder="empty: $KDCORE_IMDB_PATH, else ~/.keras/datasets/imdb.npz, else download")
+            problem_under("data.path", st)
+        else:
+            st.caption(f"**{dataset.num_classes} classes**: {ui_datasets.classes_text(dataset.classes, 12)} · "
+                       f"{ui_datasets.splits_text(dataset.split_sizes)} ({dataset.split_origin}) · "
+                       f"from {dataset.source_name}")
+        sizes = dataset.split_sizes if dataset is not None else {"train": 25_000, "test": 25_000}
         c = st.columns(4)
         number("data.vocab_size", c[0], step=1000)
         number("data.maxlen", c[1], step=10)
-        number("data.train_limit", c[2], step=100, placeholder="all 25,000")
-        number("data.test_limit", c[3], step=100, placeholder="all 25,000")
+        number("data.train_limit", c[2], step=100, placeholder=f"all {sizes.get('train', 0):,}")
+        number("data.test_limit", c[3], step=100, placeholder=f"all {sizes.get('test', 0):,}")
         c = st.columns([1, 3])
         number("data.val_fraction", c[0], step=0.05, format="%.2f")
         c[1].radio(FIELD_LABELS["data.validate_on"], ["val", "test"], key=K("data.validate_on"), horizontal=True,
                    format_func=VALIDATE_ON_LABELS.get, help=field_help("data.validate_on"))
+        if dataset is not None:
+            with st.expander("Tokenisation of the raw texts"):
+                c = st.columns(2)
+                c[0].selectbox(FIELD_LABELS["data.standardize"], list(STANDARDIZE_LABELS), key=K("data.standardize"),
+                               format_func=STANDARDIZE_LABELS.get, help=field_help("data.standardize"))
+                c[1].selectbox(FIELD_LABELS["data.split"], list(SPLIT_LABELS), key=K("data.split"),
+                               format_func=SPLIT_LABELS.get, help=field_help("data.split"))
 
     with st.container(border=True):
         st.subheader("Models", divider="gray")
@@ -226,7 +262,8 @@ with form:
 
 stash_form(state)
 state[FAMILY_SHOWN] = state.get(K("teacher.family"))
-estimate = size_estimate(state)
+num_classes = dataset.num_classes if dataset is not None else 2
+estimate = size_estimate(state, num_classes)
 
 with side:
     if problems:
@@ -243,7 +280,8 @@ with side:
         if config is not None:
             plan = planned_arms(config.model_dump())
             params = {"teacher": estimate.teacher_params, "student": estimate.student_params}
-            timing = run_time_estimate(plan, config.model_dump(), params, measured_speeds(finished))
+            timing = run_time_estimate(plan, ui_datasets.estimate_config(config.model_dump(), dataset), params,
+                                       measured_speeds(finished))
             st.metric("Training time", duration_text(timing.seconds), help=timing.text())
             st.caption(timing.text())
             st.caption("Arms: " + ", ".join(f"{arm_label(a)} ({e} ep)" if e else f"{arm_label(a)} (reused)"

@@ -10,6 +10,7 @@ import pytest
 from kdcore.samples import write_synthetic_imdb
 
 SHARED_IMDB_ENV = "KDCORE_IMDB_PATH"
+SHARED_DATA_ENV = "KDCORE_SHARED_DATA"
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +28,31 @@ def shared_imdb() -> Path:
             pytest.fail(f"${SHARED_IMDB_ENV} must point at imdb.npz in CI (got {value!r})")
         pytest.skip(f"set ${SHARED_IMDB_ENV} to the IMDB npz file to run this test")
     return Path(value)
+
+
+def _shared_file(relative: str) -> Path:
+    """A file of the shared data folder: $KDCORE_SHARED_DATA, else the folder two above $KDCORE_IMDB_PATH (CI)."""
+    root = os.environ.get(SHARED_DATA_ENV)
+    if not root and os.environ.get(SHARED_IMDB_ENV):
+        root = str(Path(os.environ[SHARED_IMDB_ENV]).resolve().parents[1])
+    path = Path(root or "/nonexistent") / relative
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the shared data file {relative} is missing (${SHARED_DATA_ENV}={root!r})")
+        pytest.skip(f"set ${SHARED_DATA_ENV} (or ${SHARED_IMDB_ENV}) to run this test on {relative}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_tweets() -> Path:
+    """The real 3-class tweets CSV (not UTF-8, CRLF, string labels); read-only."""
+    return _shared_file("tweets/tweets_3class.csv")
+
+
+@pytest.fixture(scope="session")
+def shared_imdb_csv() -> Path:
+    """IMDB's raw review texts (split, label, rating, id, text), gzip-compressed; read-only."""
+    return _shared_file("imdb/imdb_reviews.csv.gz")
 
 
 @pytest.fixture

@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_queue_commands(sub)
+    from kdcore.cli.datasets import add_dataset_commands
+
+    add_dataset_commands(sub)
     return parser
 
 

@@ -33,6 +33,18 @@ def file_identity(path: str | None) -> str | None:
         return p.name
 
 
+def dataset_material(config: RunConfig) -> dict[str, Any]:
+    """A registered dataset and how its texts become tokens (none for IMDB, so older keys hold).
+
+    The id is the hash of the dataset's rows and split, and the vocabulary is fitted on its
+    training split with these settings, so together they decide the token ids a model sees.
+    """
+    d = config.data
+    if not d.registered:
+        return {}
+    return {"dataset": {"id": d.dataset, "standardize": d.standardize, "split": d.split}}
+
+
 def teacher_material(config: RunConfig) -> dict[str, Any]:
     """Everything that determines the trained teacher (not alpha, T or the student)."""
     d, t = config.data, config.train
@@ -48,6 +60,7 @@ def teacher_material(config: RunConfig) -> dict[str, Any]:
     }
     if d.validate_on == "test":
         material["data"]["test_limit"] = d.test_limit
+    material.update(dataset_material(config))
     if t.teacher_optimizer != "adam":  # only then: the keys of teachers cached before the field stay valid
         material["train"]["optimizer"] = t.teacher_optimizer
     return material
@@ -66,6 +79,7 @@ def scratch_material(config: RunConfig, seed_index: int) -> dict[str, Any]:
                                               "eval_batch_size")},
         "seed_index": seed_index,
     }
+    material.update(dataset_material(config))
     window, mask = config.augmentation()
     if window or mask:  # the scratch twin sees the same altered reviews (only then: older keys hold)
         material["augment"] = {"window": window, "mask": mask,

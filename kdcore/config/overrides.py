@@ -22,6 +22,9 @@ from kdcore.config.tree import UNSET, get_path, set_path
 
 #: Override paths that choose the teacher's family: ``teacher=ngram`` (a preset) or ``teacher.family=conv``.
 _FAMILY_CHOICES = (["teacher"], ["teacher", "family"])
+#: Fields whose value is text whatever it looks like: YAML would read the dataset id ``0123456789012345``
+#: as a number (an octal one, even) and a run named ``2024`` as an int.
+TEXT_FIELDS = frozenset({"name", "data.dataset", "data.path", "teacher_from"})
 
 
 def apply_overrides(config: RunConfig | dict[str, Any], overrides: list[str]) -> RunConfig:
@@ -59,7 +62,8 @@ def _parse(overrides: list[str]) -> list[tuple[list[str], Any]]:
         if not sep or not key.strip():
             problems.append(f"--set {item!r}: expected section.field=value, e.g. distill.alpha=0.5")
             continue
-        parsed.append((key.strip().split("."), parse_value(value)))
+        path = key.strip()
+        parsed.append((path.split("."), _text_value(path, value) if path in TEXT_FIELDS else parse_value(value)))
     if problems:
         raise ConfigError(problems)
     return parsed
@@ -95,6 +99,11 @@ def _assign(raw: dict[str, Any], parts: list[str], value: Any) -> None:
             node[part] = child
         node = child
     node[parts[-1]] = value
+
+
+def _text_value(path: str, text: str) -> str | None:
+    """A text field's value as typed; empty means unset (None), but a run's name is never None."""
+    return text.strip() or ("" if path == "name" else None)
 
 
 def parse_value(text: str) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -34,14 +35,31 @@ TRAINING_BYTES_PER_PARAM = 4 * 3
 MEMORY_WARNING_BYTES = 8 * 10**9
 
 
+#: The id ``kdcore dataset add`` gives a registered dataset: 16 hex digits of its content's hash.
+DATASET_ID_PATTERN = r"[0-9a-f]{16}"
+
+
 class DataConfig(StrictModel):
+    dataset: str = Field(
+        "imdb",
+        description="'imdb' (built in: Keras' npz, token ids) or the id of a registered dataset (kdcore dataset "
+        "list): raw texts, tokenised by a TextVectorization fitted on its training split.",
+    )
+    standardize: Literal["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"] = Field(
+        "lower_and_strip_punctuation",
+        description="How a registered dataset's texts are normalised before splitting into tokens (TextVectorization).",
+    )
+    split: Literal["whitespace", "character"] = Field(
+        "whitespace", description="How a registered dataset's texts are split into tokens: words, or characters.")
     path: str | None = Field(
         None,
         description="IMDB file in Keras' npz layout. Empty: $KDCORE_IMDB_PATH, else the Keras cache "
         "(~/.keras/datasets/imdb.npz), else Keras' download.",
     )
     vocab_size: int = Field(20000, ge=4, le=1_000_000, description="Keep the most frequent words (num_words).")
-    maxlen: int = Field(200, ge=1, le=5000, description="Pad/truncate each review to this many tokens (at the front).")
+    maxlen: int = Field(
+        200, ge=1, le=5000, description="Pad/truncate each text to this many tokens (IMDB: its last tokens, padded "
+        "in front, as Keras does; a registered dataset: its first tokens, padded at the end).")
     teacher_maxlen: int | None = Field(
         None, ge=1, le=5000,
         description="The teacher's own review length (empty: maxlen). Its logits are per review, so a teacher "
@@ -61,6 +79,26 @@ class DataConfig(StrictModel):
     @property
     def teacher_length(self) -> int:
         return self.teacher_maxlen if self.teacher_maxlen is not None else self.maxlen
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_is_imdb_or_an_id(cls, value: str) -> str:
+        if value != "imdb" and not re.fullmatch(DATASET_ID_PATTERN, value):
+            raise ValueError(f"{value!r} is neither 'imdb' nor a registered dataset's id (16 hex digits, "
+                             "as `kdcore dataset list` shows them)")
+        return value
+
+    @property
+    def registered(self) -> bool:
+        """Whether the data is a registered dataset of raw texts (not the built-in IMDB token ids)."""
+        return self.dataset != "imdb"
+
+    @model_validator(mode="after")
+    def _path_is_imdb_only(self) -> DataConfig:
+        if self.registered and self.path:
+            raise ValueError("data.path names the IMDB npz file; a registered dataset (data.dataset="
+                             f"{self.dataset}) is read from the home, so leave data.path empty")
+        return self
 
     @model_validator(mode="after")
     def _val_split_exists(self) -> DataConfig:

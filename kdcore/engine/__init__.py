@@ -9,5 +9,7 @@ process (or a CLI ``run`` in the foreground), never in the dashboard's.
 - ``teacher``, ``students``, ``baselines``: the steps (train, reuse, publish to the caches).
 - ``families/``: one builder per model family (the registry is ``kdcore.config.families``).
 - ``models``, ``distill``, ``training``, ``augment``, ``optimizers``, ``data``: the parts.
+- ``text``, ``text_export``: a registered dataset's texts as ids (a vocabulary fitted on its
+  training split), and the raw-text student (``student_text.keras``) a run on one exports.
 - ``device``, ``files``, ``run_files``: the device, atomic writes, a run's own files.
 """

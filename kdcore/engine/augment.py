@@ -11,8 +11,9 @@ paired gain still measures the teacher and not the augmentation (which, measured
 also helps a student alone). Here each review the student is shown is, with probability
 ``window``, a random stretch of ``maxlen`` tokens from the teacher's longer view of it
 (instead of its last ``maxlen`` tokens), and then each word is replaced by the out-of-vocabulary
-token with probability ``mask``. The teacher reads exactly those tokens (padded to its own
-length) on every step, so its targets match what the student saw.
+token with probability ``mask`` (for a registered dataset's post-padded texts, the stretch starts
+anywhere a full window fits and the OOV id is ``TextVectorization``'s). The teacher reads exactly
+those tokens (padded to its own length) on every step, so its targets match what the student saw.
 
 Every batch is a pure function of the seed and its global step, never of how often Keras
 asked for it: Keras reads a few batches ahead to learn their shapes and prefetches across
@@ -28,16 +29,22 @@ from typing import Any
 import keras
 import numpy as np
 
-from kdcore.engine.data import OOV_CHAR, START_CHAR, repad
+from kdcore.engine.data import OOV_CHAR, START_CHAR, Padding, repad
 from kdcore.engine.distill import TEACHER_TOKENS, TOKENS
+
+#: The out-of-vocabulary id a masked word becomes, and the ids below it that are never masked, by padding:
+#: IMDB's (pre) keeps its start mark (1) and uses Keras' OOV (2); a TextVectorization (post) has no start
+#: mark and its OOV is 1.
+_MASKING = {"pre": (OOV_CHAR, START_CHAR), "post": (1, 0)}
 
 
 def augment_rows(student_view: np.ndarray, teacher_view: np.ndarray, window: float, mask: float,
-                 rng: np.random.Generator) -> np.ndarray:
+                 rng: np.random.Generator, padding: Padding = "pre") -> np.ndarray:
     """The student's altered tokens for some rows of both views (row ``i`` of each is the same review).
 
-    ``teacher_view`` is pre-padded and at least as wide as ``student_view``; a window is only
-    drawn for a review that has more words in it than the student reads.
+    ``teacher_view`` is padded as ``padding`` says and at least as wide as ``student_view``; a
+    window is only drawn for a review that has more words in it than the student reads. The
+    random draws are the same for either padding, so only where the words sit differs.
     """
     rows, width = student_view.shape
     wide = teacher_view.shape[1]
@@ -46,12 +53,14 @@ def augment_rows(student_view: np.ndarray, teacher_view: np.ndarray, window: flo
         lengths = np.count_nonzero(teacher_view, axis=1)
         picked = (lengths > width) & (rng.random(rows) < window)
         for row in np.flatnonzero(picked):
-            first = wide - lengths[row]  # the review's first word in the teacher's view
-            start = int(rng.integers(first, wide - width + 1))
+            # the review's first word in the teacher's view, and the last start that keeps a full window
+            first, last = (wide - lengths[row], wide - width) if padding == "pre" else (0, lengths[row] - width)
+            start = int(rng.integers(first, last + 1))
             out[row] = teacher_view[row, start:start + width]
     if mask > 0.0:
-        hit = (rng.random(out.shape) < mask) & (out > START_CHAR)
-        out[hit] = OOV_CHAR
+        oov, kept = _MASKING[padding]
+        hit = (rng.random(out.shape) < mask) & (out > kept)
+        out[hit] = oov
     return out
 
 
@@ -68,7 +77,8 @@ class AugmentedBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, student_view: np.ndarray, teacher_view: np.ndarray, labels: np.ndarray, batch_size: int,
-                 seed: int, first_epoch: int, window: float, mask: float, teacher_length: int | None):
+                 seed: int, first_epoch: int, window: float, mask: float, teacher_length: int | None,
+                 padding: Padding = "pre"):
         super().__init__()
         if len(student_view) != len(teacher_view) or len(student_view) != len(labels):
             raise ValueError("both views and the labels must have one row per review")
@@ -81,6 +91,7 @@ class AugmentedBatches(keras.utils.PyDataset):
         self.window = window
         self.mask = mask
         self.teacher_length = teacher_length
+        self.padding = padding
         self.steps = math.ceil(len(labels) / batch_size)
         self._order: tuple[int, np.ndarray] | None = None
 
@@ -97,10 +108,11 @@ class AugmentedBatches(keras.utils.PyDataset):
     def batch(self, epoch: int, step: int) -> tuple[dict[str, np.ndarray] | np.ndarray, np.ndarray]:
         rows = self.order(epoch)[step * self.batch_size:(step + 1) * self.batch_size]
         rng = np.random.default_rng([self.seed, epoch, step, 1])
-        tokens = augment_rows(self.student_view[rows], self.teacher_view[rows], self.window, self.mask, rng)
+        tokens = augment_rows(self.student_view[rows], self.teacher_view[rows], self.window, self.mask, rng,
+                              self.padding)
         if self.teacher_length is None:
             return tokens, self.labels[rows]
-        return {TOKENS: tokens, TEACHER_TOKENS: repad(tokens, self.teacher_length)}, self.labels[rows]
+        return {TOKENS: tokens, TEACHER_TOKENS: repad(tokens, self.teacher_length, self.padding)}, self.labels[rows]
 
     def __getitem__(self, index: int) -> tuple[dict[str, np.ndarray] | np.ndarray, np.ndarray]:
         epoch, step = divmod(index, self.steps)

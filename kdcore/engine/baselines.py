@@ -23,7 +23,9 @@ from kdcore.engine.training import ArmCheckpoint, ArmState
 from kdcore.paths import baselines_dir
 from kdcore.progress import ProgressEvent
 
-BASELINE_FORMAT = 1  # bump when what a scratch arm does changes, so cached baselines are not reused
+#: Bump when what a scratch arm does or stores changes, so cached baselines are not reused. 2: its result carries
+#: the per-class figures (macro-F1, confusion matrix), which a baseline cached before cannot give.
+BASELINE_FORMAT = 2
 
 
 class ScratchBaselines:

@@ -24,6 +24,7 @@ from kdcore.engine.device import jit_setting
 from kdcore.engine.files import save_deployable
 from kdcore.engine.training import ArmCheckpoint, ArmSpec, ArmState, train_arm
 from kdcore.progress import ProgressEvent, Reporter
+from kdcore.results.classes import ClassReport, class_names_for, class_report
 from kdcore.results.contract import ArmResult
 from kdcore.results.verdict import RunEvidence
 
@@ -36,6 +37,18 @@ SAVED_ARMS = ARMS
 #: bits: a resumed run, a scratch student reused from the baseline cache and the summary's paired test
 #: (:mod:`kdcore.results.paired`) all read the same answers. Taken out before the result becomes an ArmResult.
 TEST_CORRECT = "test_correct"
+
+
+@dataclass(frozen=True)
+class ScoredTestSet:
+    """What one pass over the test set gives: the figures of ``evaluate`` and each row's predicted class."""
+
+    loss: float
+    accuracy: float
+    #: The argmax class of each test row, in the test set's order.
+    predicted: np.ndarray
+    #: Whether each row's prediction is its label (the paired test's answers).
+    correct: np.ndarray
 
 
 @dataclass
@@ -84,10 +97,12 @@ class RunContext:
     def finish(self, arm: str, model: keras.Model, state: ArmState, checkpoint: ArmCheckpoint, splits: Splits,
                size_params: int) -> None:
         """Test once, save the kept model, record the result; the arm is then done for good."""
-        test, correct = score_on_test(model, splits.x_test, splits.y_test, self.config.train.eval_batch_size)
+        scored = score_test_set(model, splits.x_test, splits.y_test, self.config.train.eval_batch_size)
         file_bytes = self._save_model(arm, model)
-        state.result = {**arm_result(state, test, size_params, file_bytes, len(splits.y_train)),
-                        TEST_CORRECT: pack_correct(correct)}
+        test = {"loss": scored.loss, "accuracy": scored.accuracy}
+        classes = classes_on_test(splits, scored.predicted)
+        state.result = {**arm_result(state, test, size_params, file_bytes, len(splits.y_train), classes),
+                        TEST_CORRECT: pack_correct(scored.correct)}
         state.finished = True
         checkpoint.save_state(state)
         checkpoint.clear_weights()
@@ -110,7 +125,8 @@ class RunContext:
             majority_share=float(counts.max() / counts.sum()) if counts.sum() else None,
             val_accuracies={arm: [float(row["val_accuracy"]) for row in history if "val_accuracy" in row]
                             for arm, history in self.histories.items()},
-            teacher_family=family_of(self.config.teacher), families=tuple(FAMILIES))
+            teacher_family=family_of(self.config.teacher), families=tuple(FAMILIES),
+            class_names=tuple(splits.class_names))
 
     def _save_model(self, arm: str, model: keras.Model) -> int | None:
         """``<arm>.keras`` of a first-seed arm (the student's weights alone too); its size in bytes.
@@ -125,14 +141,18 @@ class RunContext:
 
 
 def arm_result(state: ArmState, test: dict[str, float], size_params: int, file_bytes: int | None,
-               train_samples: int) -> dict[str, Any]:
+               train_samples: int, classes: ClassReport | None = None) -> dict[str, Any]:
     """What a finished arm reports (:class:`ArmResult`, stored as its dict in the arm's state).
 
     The validation figures are those of the kept (best) epoch; ``best_epoch`` turns the state's
-    0-based index into the contract's 1-based epoch.
+    0-based index into the contract's 1-based epoch. ``classes`` (the per-class figures of the
+    same test pass) is stored in the state too, so a resumed run and a reused scratch student read
+    it back with the rest.
     """
     best = state.history[state.best_epoch] if state.best_epoch is not None else {}
     last = state.history[-1] if state.history else {}
+    per_class = {} if classes is None else {"macro_f1": classes.macro_f1, "per_class": classes.per_class,
+                                            "confusion": classes.confusion}
     return ArmResult(
         test_accuracy=float(test["accuracy"]), test_loss=float(test["loss"]), params=size_params,
         file_bytes=file_bytes, train_seconds=state.train_seconds,
@@ -140,23 +160,44 @@ def arm_result(state: ArmState, test: dict[str, float], size_params: int, file_b
         best_epoch=(state.best_epoch + 1) if state.best_epoch is not None else None,
         epochs_trained=state.epochs_done, stopped_early=state.stopped_early,
         val_accuracy=best.get("val_accuracy"), val_loss=best.get("val_loss"), train_accuracy=last.get("accuracy"),
+        **per_class,
     ).to_dict()
 
 
-def score_on_test(model: keras.Model, x: Any, y: Any, batch_size: int) -> tuple[dict[str, float], np.ndarray]:
-    """Loss, accuracy and which reviews the model got right, from one pass over the test set.
+def score_test_set(model: keras.Model, x: Any, y: Any, batch_size: int) -> ScoredTestSet:
+    """Loss, accuracy, each row's predicted class and which rows were right, from one pass over the test set.
 
     The same figures as ``model.evaluate`` (cross-entropy on the float32 logits, argmax accuracy),
-    but the per-review answers are what the paired test of two students needs.
+    but the per-review answers are what the paired test of two students needs, and the predicted
+    classes what the per-class figures (:mod:`kdcore.results.classes`) are counted from.
     """
     logits = np.asarray(keras.ops.convert_to_numpy(model.predict(x, batch_size=batch_size, verbose=0)),
                         dtype=np.float64)
     labels = np.asarray(y, dtype=np.int64)
-    correct = np.argmax(logits, axis=-1) == labels
+    predicted = np.argmax(logits, axis=-1) if len(labels) else np.zeros(0, dtype=np.int64)
+    correct = predicted == labels
     top = logits.max(axis=-1, keepdims=True)
     log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=-1))
     loss = float(np.mean(log_norm - logits[np.arange(len(labels)), labels])) if len(labels) else float("nan")
-    return {"loss": loss, "accuracy": float(correct.mean()) if len(labels) else float("nan")}, correct
+    return ScoredTestSet(loss=loss, accuracy=float(correct.mean()) if len(labels) else float("nan"),
+                         predicted=predicted, correct=correct)
+
+
+def classes_on_test(splits: Splits, predicted: np.ndarray) -> ClassReport:
+    """The per-class figures of one arm's test predictions, the classes named as the data names them.
+
+    A label or prediction beyond the named classes (a model with more outputs than the data has
+    classes) is counted under its index rather than lost.
+    """
+    seen = max(int(np.max(predicted, initial=0)), int(np.max(splits.y_test, initial=0))) + 1
+    count = max(len(splits.class_names), splits.num_classes, seen)
+    return class_report(splits.y_test, predicted, class_names_for(splits.class_names, count))
+
+
+def score_on_test(model: keras.Model, x: Any, y: Any, batch_size: int) -> tuple[dict[str, float], np.ndarray]:
+    """:func:`score_test_set` as (``{"loss", "accuracy"}``, which rows were right): the figures of ``evaluate``."""
+    scored = score_test_set(model, x, y, batch_size)
+    return {"loss": scored.loss, "accuracy": scored.accuracy}, scored.correct
 
 
 def pack_correct(correct: np.ndarray) -> dict[str, Any]:

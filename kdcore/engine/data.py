@@ -16,9 +16,9 @@ import pickle
 import socket
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 
@@ -38,6 +38,8 @@ MEMBER_FLOOR_BYTES = 256 * 2**20
 MEMBER_EXPANSION = 100
 MEMBER_CEILING_BYTES = 8 * 2**30
 LABELS = (0, 1)
+#: Where a row's zeros go: in front of the tokens (IMDB, Keras' ``pad_sequences``) or after them (texts).
+Padding = Literal["pre", "post"]
 
 
 class DataError(RuntimeError):
@@ -46,7 +48,11 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Splits:
-    """Padded int32 token matrices and int32 labels, ready for ``fit``."""
+    """Padded int32 token matrices and int32 labels (0 to ``num_classes - 1``), ready for ``fit``.
+
+    IMDB's are pre-padded (Keras' ``pad_sequences``); a registered dataset's are post-padded
+    (``TextVectorization``), and carry the vocabulary their ids index, for the raw-text model.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -55,6 +61,10 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     source: str
+    num_classes: int = 2
+    class_names: tuple[str, ...] = ("negative", "positive")
+    padding: Padding = "pre"
+    vocabulary: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def validation(self) -> tuple[np.ndarray, np.ndarray]:
@@ -268,14 +278,19 @@ def pad(sequences: list[np.ndarray], maxlen: int) -> np.ndarray:
     return out
 
 
-def repad(x: np.ndarray, maxlen: int) -> np.ndarray:
-    """A padded matrix at another width, as ``pad`` would have made it from the same (shown) tokens.
+def repad(x: np.ndarray, maxlen: int, padding: Padding = "pre") -> np.ndarray:
+    """A padded matrix at another width, as the padding of its rows would have made it from the same tokens.
 
-    Rows are pre-padded, so a narrower width keeps the last columns and a wider one adds
-    zeros in front: a teacher reading ``maxlen`` tokens then sees exactly the words of a
-    student's shorter view.
+    Pre-padded rows (``pad``): a narrower width keeps the last columns and a wider one adds
+    zeros in front. Post-padded rows (a registered dataset's ``TextVectorization``): a narrower
+    width keeps the first columns and a wider one appends zeros. Either way a teacher reading
+    ``maxlen`` tokens sees exactly the words of a student's shorter view.
     """
+    if padding not in ("pre", "post"):
+        raise ValueError(f"padding must be 'pre' or 'post', got {padding!r}")
     width = x.shape[1]
+    if padding == "post":
+        return x[:, :maxlen] if maxlen <= width else np.pad(x, ((0, 0), (0, maxlen - width)))
     if maxlen <= width:
         return x[:, width - maxlen:]
     return np.pad(x, ((0, 0), (maxlen - width, 0)))
@@ -294,17 +309,24 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(val_idx))
 
 
-def load_splits(config: DataConfig, seed: int) -> Splits:
+def load_splits(config: DataConfig, seed: int, home: Path | None = None) -> Splits:
     """Train / validation / test matrices for one run, as the config describes, padded to ``maxlen``."""
-    return load_split_views(config, seed, [config.maxlen])[config.maxlen]
+    return load_split_views(config, seed, [config.maxlen], home)[config.maxlen]
 
 
-def load_split_views(config: DataConfig, seed: int, maxlens: Iterable[int]) -> dict[int, Splits]:
+def load_split_views(config: DataConfig, seed: int, maxlens: Iterable[int],
+                     home: Path | None = None) -> dict[int, Splits]:
     """The same rows and split padded to each length: a teacher may read more of a review than its student.
 
     The file is read once, and the validation split depends on the labels and the seed only,
-    so row ``i`` of every view is the same review.
+    so row ``i`` of every view is the same review. A registered dataset (``data.dataset``, read
+    from ``home``) has its splits stored and its texts vectorised by :mod:`kdcore.engine.text`,
+    imported only then: IMDB's path needs no TensorFlow.
     """
+    if config.registered:
+        from kdcore.engine.text import registered_views
+
+        return registered_views(config, list(maxlens), home)
     path = resolve_path(config.path)
     raw = read_raw(path)
     try:

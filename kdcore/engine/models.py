@@ -15,9 +15,14 @@ from kdcore.engine.families import builder
 from kdcore.engine.optimizers import compilable, make_optimizer
 
 
-def build_classifier(size: ModelSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
-    """A fresh, untrained classifier of the size's family; its weights depend on Keras' global seed."""
-    return builder(family_of(size))(size, vocab_size, maxlen, name)
+def build_classifier(size: ModelSize, vocab_size: int, maxlen: int, name: str, num_classes: int = 2,
+                     mask_padding: bool = False) -> keras.Model:
+    """A fresh, untrained classifier of the size's family with ``num_classes`` logits.
+
+    Its weights depend on Keras' global seed. ``mask_padding``: the data is post-padded (a
+    registered dataset), so families whose layers take a mask ignore the trailing zeros.
+    """
+    return builder(family_of(size))(size, vocab_size, maxlen, name, num_classes, mask_padding)
 
 
 def compile_classifier(model: keras.Model, learning_rate: float, jit_compile: bool | str = "auto",

@@ -13,8 +13,10 @@ This module keeps the order only; each step is a module of its own: the teacher
 (:mod:`~kdcore.engine.teacher`), the student pairs (:mod:`~kdcore.engine.students`, with the
 scratch-baseline cache in :mod:`~kdcore.engine.baselines`), what every arm goes through
 (:mod:`~kdcore.engine.context`), the device settings (:mod:`~kdcore.engine.device`) and the
-run folder's records (:mod:`~kdcore.engine.run_files`). The worker names this module
-(``kdcore.engine.pipeline:run_experiment``) and takes its :func:`device_description`.
+run folder's records (:mod:`~kdcore.engine.run_files`); a registered dataset's texts become ids in
+:mod:`~kdcore.engine.text`, and its raw-text student is exported by :mod:`~kdcore.engine.text_export`.
+The worker names this module (``kdcore.engine.pipeline:run_experiment``) and takes its
+:func:`device_description`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from kdcore.config import DataConfig, RunConfig
+from kdcore.datasets import Manifest
 from kdcore.engine.context import RunContext
 from kdcore.engine.data import Splits, load_split_views
 from kdcore.engine.device import device_description, precision
 from kdcore.engine.run_files import finished_seconds, write_metrics, write_summary
 from kdcore.engine.students import Students
 from kdcore.engine.teacher import Teacher
+from kdcore.engine.text import dataset_manifest, write_run_vocabulary
+from kdcore.engine.text_export import export_text_student
 from kdcore.progress import NullReporter, Reporter, phase_event
 from kdcore.results import DataCounts
 from kdcore.results import summary as summarise
@@ -57,19 +62,31 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
         run = RunContext(config, run_dir, reporter, home, tick_interval, device)
         d = config.data
         reporter.report(phase_event("data"))
-        views = load_split_views(d, config.train.seed, {d.maxlen, d.teacher_length})
+        views = load_split_views(d, config.train.seed, {d.maxlen, d.teacher_length}, home)
         splits = views[d.maxlen]
+        manifest = _record_vocabulary(run_dir, d, splits, home)
         run.log(f"Device: {device}. {_data_line(d, splits)}")
         teacher = Teacher(run)
         logits = teacher.soft_targets(views[d.teacher_length], splits)
         pairs = Students(run, teacher)
         for seed_index in range(config.train.seeds if students else 0):
             pairs.train_pair(seed_index, splits, logits, views[d.teacher_length])
+    if manifest is not None and students and splits.vocabulary is not None:
+        export_text_student(run_dir, manifest, d, splits.vocabulary)  # outside the precision policy: plain float32
     result = _summary(run, teacher, pairs, splits, earlier_seconds, started)
     write_metrics(run_dir, run.histories)
     write_summary(run_dir, result)
     run.log(result["verdict"])
     return result
+
+
+def _record_vocabulary(run_dir: Path, d: DataConfig, splits: Splits, home: Path | None) -> Manifest | None:
+    """A registered dataset's manifest, after ``vocabulary.json`` has put the run's tokens and data in its folder."""
+    if not d.registered or splits.vocabulary is None:
+        return None
+    manifest = dataset_manifest(d, home)
+    write_run_vocabulary(run_dir, manifest, d, splits.vocabulary)
+    return manifest
 
 
 def _data_line(d: DataConfig, splits: Splits) -> str:

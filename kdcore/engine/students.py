@@ -41,7 +41,7 @@ class Students:
         c = self.run.config
         seed = c.train.seed + seed_index
         self.run.reporter.report(phase_event("student_models", arm_name("student", seed_index)))
-        initial = initial_student_weights(c, seed)
+        initial = initial_student_weights(c, seed, splits.num_classes)
         self._distilled(seed_index, seed, initial, splits, logits, teacher_splits)
         if c.train.train_scratch:
             self._scratch(seed_index, seed, initial, splits, teacher_splits)
@@ -53,7 +53,7 @@ class Students:
         checkpoint = self.run.checkpoint(arm)
         state = checkpoint.load()
         if not state.finished:
-            student = self._fresh("student", initial)
+            student = self._fresh("student", initial, splits)
             teacher, x, batches = self._distilled_inputs(splits, teacher_splits, logits, seed)
             loss = DistillationLoss(c.distill.alpha, c.distill.temperature, c.distill.scale_t2)
             distiller = Distiller(student, teacher, loss)
@@ -62,7 +62,7 @@ class Students:
                               metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                               jit_compile=self.run.jit)
             state = self.run.train(arm, checkpoint, student, distiller, x, splits, c.train.epochs, seed, batches)
-            self.run.finish(arm, student, state, checkpoint, splits, self._params())
+            self.run.finish(arm, student, state, checkpoint, splits, self._params(splits))
         self.run.record(arm, state)
 
     def _scratch(self, seed_index: int, seed: int, initial: list[np.ndarray], splits: Splits,
@@ -72,11 +72,11 @@ class Students:
         checkpoint = self.run.checkpoint(arm)
         state = checkpoint.load()
         if not state.finished and not self.baselines.reuse(seed_index, arm, checkpoint):
-            scratch = self._fresh("scratch", initial)
+            scratch = self._fresh("scratch", initial, splits)
             batches = self._augmented_batches(splits, teacher_splits, seed, None)
             state = self.run.train(arm, checkpoint, scratch, scratch, splits.x_train, splits, c.train.epochs, seed,
                                    batches)
-            self.run.finish(arm, scratch, state, checkpoint, splits, self._params())
+            self.run.finish(arm, scratch, state, checkpoint, splits, self._params(splits))
         if arm not in self.baselines.reused:
             self.baselines.publish(seed_index, arm, checkpoint)  # also a resumed run's, if not offered yet
         self.run.record(arm, checkpoint.load())
@@ -108,22 +108,27 @@ class Students:
 
         def batches(first_epoch: int) -> AugmentedBatches:
             return AugmentedBatches(splits.x_train, teacher_splits.x_train, splits.y_train, c.train.batch_size, seed,
-                                    first_epoch, window, mask, teacher_length)
+                                    first_epoch, window, mask, teacher_length, splits.padding)
 
         return batches
 
-    def _fresh(self, name: str, initial: list[np.ndarray]) -> keras.Model:
+    def _fresh(self, name: str, initial: list[np.ndarray], splits: Splits) -> keras.Model:
         c = self.run.config
-        model = build_classifier(c.student, c.data.vocab_size, c.data.maxlen, name)
+        model = build_classifier(c.student, c.data.vocab_size, c.data.maxlen, name, splits.num_classes,
+                                 mask_padding=splits.padding == "post")
         model.set_weights(initial)
         return compile_classifier(model, c.train.learning_rate, self.run.jit)
 
-    def _params(self) -> int:
+    def _params(self, splits: Splits) -> int:
         c = self.run.config
-        return param_count(c.student, c.data.vocab_size)
+        return param_count(c.student, c.data.vocab_size, splits.num_classes)
 
 
-def initial_student_weights(config: RunConfig, seed: int) -> list[np.ndarray]:
-    """The weights both the distilled and the scratch student start from: a function of the seed only."""
+def initial_student_weights(config: RunConfig, seed: int, num_classes: int = 2) -> list[np.ndarray]:
+    """The weights both the distilled and the scratch student start from: a function of the seed (and K) only.
+
+    A padding mask adds no weights, so the model built here needs only the number of classes.
+    """
     keras.utils.set_random_seed(seed)
-    return build_classifier(config.student, config.data.vocab_size, config.data.maxlen, "student").get_weights()
+    return build_classifier(config.student, config.data.vocab_size, config.data.maxlen, "student",
+                            num_classes).get_weights()

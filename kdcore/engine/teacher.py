@@ -55,7 +55,8 @@ class Teacher:
         if state.finished and (self.run.folder / "teacher.keras").exists():
             return self._resumed(state, splits, student_view)
         teacher, state = self._reuse_or_train(checkpoint, splits)
-        self.run.finish("teacher", teacher, state, checkpoint, splits, param_count(c.teacher, c.data.vocab_size))
+        self.run.finish("teacher", teacher, state, checkpoint, splits,
+                        param_count(c.teacher, c.data.vocab_size, splits.num_classes))
         fixed_targets = not any(c.augmentation())
         logits = self._targets(teacher, splits, student_view) if fixed_targets else None
         if logits is not None:
@@ -98,8 +99,9 @@ class Teacher:
         self.source = "trained"
         self._phase("teacher_model")
         keras.utils.set_random_seed(c.train.seed)
-        teacher = compile_classifier(build_classifier(c.teacher, c.data.vocab_size, c.data.teacher_length, "teacher"),
-                                     c.train.teacher_rate, self.run.jit, c.train.teacher_optimizer)
+        model = build_classifier(c.teacher, c.data.vocab_size, c.data.teacher_length, "teacher", splits.num_classes,
+                                 mask_padding=splits.padding == "post")
+        teacher = compile_classifier(model, c.train.teacher_rate, self.run.jit, c.train.teacher_optimizer)
         state = self.run.train("teacher", checkpoint, teacher, teacher, splits.x_train, splits,
                                c.train.teacher_epoch_count, c.train.seed)
         return teacher, state
@@ -129,7 +131,7 @@ class Teacher:
         c = self.run.config
         self._phase("targets")
         targets_from = (splits.x_train if c.distill.teacher_view == "own"
-                        else repad(student_view.x_train, c.data.teacher_length))
+                        else repad(student_view.x_train, c.data.teacher_length, student_view.padding))
         return teacher_logits(teacher, targets_from, c.train.eval_batch_size)
 
     def _phase(self, phase: str) -> None:
@@ -186,6 +188,13 @@ def check_compatible(earlier: dict[str, Any], config: RunConfig) -> None:
         theirs = stored_config(earlier)
     except ConfigError as e:
         raise ValueError(f"teacher_from: the earlier run's config no longer validates ({e})") from e
+    mine = {"data.dataset": config.data.dataset, "data.standardize": config.data.standardize,
+            "data.split": config.data.split} if config.data.registered else {"data.dataset": "imdb"}
+    for name, value in mine.items():
+        earlier_value = getattr(theirs.data, name.removeprefix("data."))
+        if earlier_value != value:
+            raise ValueError(f"teacher_from: the earlier run used {name}={earlier_value}, this run {value}; a "
+                             "teacher reads the token ids of its own data, so they must match")
     if theirs.data.vocab_size != config.data.vocab_size:
         raise ValueError(f"teacher_from: the earlier run used data.vocab_size={theirs.data.vocab_size}, this run "
                          f"{config.data.vocab_size}; they must match")

@@ -21,11 +21,15 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from kdcore.arms import arm_base, sorted_arms
+from kdcore.results.classes import ClassScore, imbalanced
 from kdcore.results.paired import accuracy_interval
 
 #: Fields of :class:`ArmResult` that only a distilled student carries (its comparisons).
 STUDENT_ONLY = ("gain_over_scratch", "teacher_share", "gain_low", "gain_high", "gain_p_value", "only_student_right",
-                "only_scratch_right")
+                "only_scratch_right", "macro_f1_gain")
+#: Fields of :class:`ArmResult` added for K classes: written only when known, so that a summary stored before
+#: them reads back and writes out exactly as it was.
+CLASS_FIELDS = ("macro_f1", "macro_f1_gain", "per_class", "confusion")
 _Stats = TypeVar("_Stats", bound="SeedStats")
 _Flat = TypeVar("_Flat", bound="_FlatRecord")
 
@@ -132,11 +136,33 @@ class ArmResult(_FlatRecord):
     #: Students only: test reviews only the student got right, and only its scratch twin (the discordant pairs).
     only_student_right: int | None = None
     only_scratch_right: int | None = None
+    #: Unweighted mean of the per-class F1 scores on the test set, 0..1: every class counts alike, so an arm
+    #: that ignores a rare class scores low here however high its accuracy (:mod:`kdcore.results.classes`).
+    #: None in summaries stored before it existed.
+    macro_f1: float | None = None
+    #: Students only: :attr:`macro_f1` minus its scratch twin's (same seed), a fraction; None without both.
+    macro_f1_gain: float | None = None
+    #: Precision, recall, F1 and support of each class, in the order of ``RunSummary.class_names``.
+    per_class: tuple[ClassScore, ...] | None = None
+    #: Test-set counts, rows the true class and columns the predicted one (class order as above); None above
+    #: :data:`~kdcore.results.classes.MAX_CONFUSION_CLASSES` classes and in older summaries.
+    confusion: tuple[tuple[int, ...], ...] | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ArmResult:
+        """Read it as stored; missing or unreadable fields (a damaged class list, a ragged matrix) become None."""
+        d = _mapping(data)
+        return cls(**_scalars(cls, d), per_class=_per_class(d.get("per_class")),
+                   confusion=_confusion(d.get("confusion")))
 
     def to_dict(self, *, student: bool = False) -> dict[str, Any]:
-        """The stored layout: every field, and the :data:`STUDENT_ONLY` ones only for a ``student``."""
+        """The stored layout: every field, the :data:`STUDENT_ONLY` ones only for a ``student``, and the
+        :data:`CLASS_FIELDS` only when known."""
         stored = super().to_dict()
-        return stored if student else {k: v for k, v in stored.items() if k not in STUDENT_ONLY}
+        stored["per_class"] = None if self.per_class is None else [c.to_dict() for c in self.per_class]
+        stored["confusion"] = None if self.confusion is None else [list(row) for row in self.confusion]
+        return {k: v for k, v in stored.items()
+                if (student or k not in STUDENT_ONLY) and not (k in CLASS_FIELDS and v is None)}
 
 
 @dataclass(frozen=True)
@@ -185,21 +211,30 @@ class SeedComparison:
     scratch: SeedStats | None = None
     #: The paired gain; None when no scratch arm was trained.
     gain: GainStats | None = None
+    #: The same three for macro-F1 (:attr:`ArmResult.macro_f1`); None when an arm lacks it (older summaries),
+    #: and the scratch ones without a scratch arm.
+    student_macro_f1: SeedStats | None = None
+    scratch_macro_f1: SeedStats | None = None
+    macro_f1_gain: GainStats | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> SeedComparison:
         d = _mapping(data)
-        return cls(student=SeedStats.from_dict(d.get("student")),
-                   scratch=SeedStats.from_dict(d["scratch"]) if isinstance(d.get("scratch"), Mapping) else None,
-                   gain=GainStats.from_dict(d["gain"]) if isinstance(d.get("gain"), Mapping) else None)
+
+        def stats(key: str, kind: type[_Stats]) -> _Stats | None:
+            return kind.from_dict(d[key]) if isinstance(d.get(key), Mapping) else None
+
+        return cls(student=SeedStats.from_dict(d.get("student")), scratch=stats("scratch", SeedStats),
+                   gain=stats("gain", GainStats), student_macro_f1=stats("student_macro_f1", SeedStats),
+                   scratch_macro_f1=stats("scratch_macro_f1", SeedStats),
+                   macro_f1_gain=stats("macro_f1_gain", GainStats))
 
     def to_dict(self) -> dict[str, Any]:
-        """The stored layout: ``scratch`` and ``gain`` are absent (not null) without a scratch arm."""
+        """The stored layout: the optional statistics are absent (not null) when unknown."""
         out: dict[str, Any] = {"student": self.student.to_dict()}
-        if self.scratch is not None:
-            out["scratch"] = self.scratch.to_dict()
-        if self.gain is not None:
-            out["gain"] = self.gain.to_dict()
+        for key in ("scratch", "gain", "student_macro_f1", "scratch_macro_f1", "macro_f1_gain"):
+            if (stats := getattr(self, key)) is not None:
+                out[key] = stats.to_dict()
         return out
 
 
@@ -246,6 +281,9 @@ class RunSummary:
     seeds: SeedComparison = field(default_factory=SeedComparison)
     #: One paragraph: did distillation pay here, and the likely reason if not ("" when not stored).
     verdict: str = ""
+    #: The data's classes in label order (index 0 first), as the per-class figures and confusion matrices
+    #: use them; empty in summaries stored before they existed (those were IMDB's negative, positive).
+    class_names: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any) -> RunSummary:
@@ -256,7 +294,8 @@ class RunSummary:
         return cls(**_scalars(cls, d), teacher_reused=d.get("teacher_reused") is True,
                    scratch_reused=tuple(str(a) for a in scratch_reused) if isinstance(scratch_reused, list) else (),
                    data=DataCounts.from_dict(d.get("data")), arms=MappingProxyType(arms),
-                   seeds=SeedComparison.from_dict(d.get("seeds")), verdict=_text(d.get("verdict")) or "")
+                   seeds=SeedComparison.from_dict(d.get("seeds")), verdict=_text(d.get("verdict")) or "",
+                   class_names=_names(d.get("class_names")))
 
     def to_dict(self) -> dict[str, Any]:
         """The layout the engine writes (JSON-ready: lists, not tuples)."""
@@ -267,7 +306,26 @@ class RunSummary:
             "bytes_ratio": self.bytes_ratio,
             "arms": {name: arm.to_dict(student=arm_base(name) == "student") for name, arm in self.arms.items()},
             "seeds": self.seeds.to_dict(), "verdict": self.verdict,
+            **({"class_names": list(self.class_names)} if self.class_names else {}),
         }
+
+    def classes(self) -> tuple[str, ...]:
+        """The class names: as stored, else those of the arms' per-class figures, else IMDB's two."""
+        if self.class_names:
+            return self.class_names
+        stored = next((arm.per_class for arm in self.arms.values() if arm.per_class), None)
+        return tuple(c.name for c in stored) if stored else ("negative", "positive")
+
+    def test_class_counts(self) -> tuple[int, ...] | None:
+        """Test rows per class (the supports of the first arm that stored per-class figures); None if none did."""
+        stored = next((self.arm(name).per_class for name in self.arm_names() if self.arm(name).per_class), None)
+        return tuple(c.support for c in stored) if stored else None
+
+    @property
+    def imbalanced(self) -> bool:
+        """Whether the test set's classes are imbalanced (:func:`kdcore.results.classes.imbalanced`)."""
+        counts = self.test_class_counts()
+        return counts is not None and imbalanced(counts)
 
     def arm(self, name: str) -> ArmResult:
         """The named arm's result; an arm the run did not produce reads as all-None (shown as "–")."""
@@ -303,3 +361,28 @@ def _values(value: Any) -> tuple[float, ...]:
     if not isinstance(value, list | tuple):
         return ()
     return tuple(float(v) for v in value if isinstance(v, int | float) and not isinstance(v, bool))
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """Stored class names (a list of texts); anything else reads as none stored."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        return ()
+    return tuple(value)
+
+
+def _per_class(value: Any) -> tuple[ClassScore, ...] | None:
+    """Stored per-class figures; None when absent or when any entry is unreadable (half a table would mislead)."""
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    scores = tuple(ClassScore.from_dict(v) for v in value)
+    return None if any(s is None for s in scores) else scores  # type: ignore[return-value]
+
+
+def _confusion(value: Any) -> tuple[tuple[int, ...], ...] | None:
+    """A stored square matrix of whole counts; None for anything else."""
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    rows = [v for v in value if isinstance(v, list | tuple) and len(v) == len(value)]
+    if len(rows) != len(value) or not all(_count(c) is not None for row in rows for c in row):
+        return None
+    return tuple(tuple(int(c) for c in row) for row in rows)

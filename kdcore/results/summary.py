@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from types import MappingProxyType
 from typing import Any
 
@@ -74,10 +75,25 @@ def compare_seeds(arms: Mapping[str, Mapping[str, Any]]) -> SeedComparison:
     pairs = [(arms[s]["test_accuracy"], arms[scratch_twin(s)]["test_accuracy"])
              for s in students if scratch_twin(s) in arms]
     student = seed_stats(arms[s]["test_accuracy"] for s in students)
+    f1 = _macro_f1_seeds(arms, students)
     if not pairs:
-        return SeedComparison(student=student)
+        return SeedComparison(student=student, **f1)
     return SeedComparison(student=student, scratch=seed_stats(b for _, b in pairs),
-                          gain=paired_gain(a - b for a, b in pairs))
+                          gain=paired_gain(a - b for a, b in pairs), **f1)
+
+
+def _macro_f1_seeds(arms: Mapping[str, Mapping[str, Any]], students: Sequence[str]) -> dict[str, Any]:
+    """:class:`SeedComparison`'s macro-F1 statistics, paired like accuracy's; none when any arm lacks macro-F1."""
+    student = [arms[s].get("macro_f1") for s in students]
+    if not students or any(v is None for v in student):
+        return {}
+    twins = [scratch_twin(s) for s in students if scratch_twin(s) in arms]
+    scratch = [arms[t].get("macro_f1") for t in twins]
+    out: dict[str, Any] = {"student_macro_f1": seed_stats(student)}
+    if twins and len(twins) == len(students) and all(v is not None for v in scratch):
+        out.update(scratch_macro_f1=seed_stats(scratch), macro_f1_gain=paired_gain(a - b for a, b in
+                                                                                   zip(student, scratch)))
+    return out
 
 
 def compare_arms(arms: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -103,6 +119,8 @@ def add_comparisons(arms: dict[str, dict[str, Any]],
         scratch = arms.get(scratch_twin(name))
         result["gain_over_scratch"] = (result["test_accuracy"] - scratch["test_accuracy"]) if scratch else None
         result["teacher_share"] = (result["test_accuracy"] / teacher_acc) if teacher_acc else None
+        if scratch and result.get("macro_f1") is not None and scratch.get("macro_f1") is not None:
+            result["macro_f1_gain"] = result["macro_f1"] - scratch["macro_f1"]
         paired = paired_test(correct, answers[scratch_twin(name)]) if (
             scratch and correct and scratch_twin(name) in answers) else None
         result.update(gain_low=paired and paired.low, gain_high=paired and paired.high,
@@ -128,12 +146,23 @@ def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_s
     compared = {name: dict(result) for name, result in arms.items()}
     add_comparisons(compared, evidence.test_correct)
     seeds = compare_seeds(compared)
-    results = {name: ArmResult(**result) for name, result in compared.items()}
+    results = {name: declared(result) for name, result in compared.items()}
     return RunSummary(device=device, total_seconds=total_seconds, teacher_reused=teacher_source not in TRAINED_HERE,
                       teacher_source=teacher_source, teacher_key=teacher_key, scratch_reused=tuple(scratch_reused),
                       data=data, compression=compression, bytes_ratio=bytes_ratio(results),
                       arms=MappingProxyType(results), seeds=seeds,
-                      verdict=describe(results, seeds, evidence))
+                      verdict=describe(results, seeds, evidence), class_names=tuple(evidence.class_names))
+
+
+def declared(result: Mapping[str, Any]) -> ArmResult:
+    """An engine's arm result (its stored dict) as the contract's type; a field it does not declare is a TypeError.
+
+    Read with :meth:`ArmResult.from_dict`, so the per-class figures (stored as lists of dicts) become typed too.
+    """
+    unknown = sorted(set(result) - {f.name for f in fields(ArmResult)})
+    if unknown:
+        raise TypeError(f"arm result fields not declared in ArmResult: {', '.join(unknown)}")
+    return ArmResult.from_dict(result)
 
 
 def bytes_ratio(arms: Mapping[str, ArmResult]) -> float | None:

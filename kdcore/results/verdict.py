@@ -5,23 +5,27 @@ is called a gain only when the test set's paired interval (and, with several see
 interval) leaves out zero; a model at or below chance or the majority-class rate is called
 so; a validation accuracy that never moved is named; the advice names families the run did
 not use (the engine passes the registry's names: this layer sits below ``kdcore.config``)
-and says when the teacher is weaker than the scratch student itself.
+and says when the teacher is weaker than the scratch student itself. With K classes chance
+is 1/K; when the test set's classes are imbalanced (:func:`kdcore.results.classes.imbalanced`:
+the smallest class under half the largest), the verdict names macro-F1 beside accuracy, with the
+distilled-vs-scratch macro-F1 gap, and says so when the two figures disagree on which is better.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from kdcore.arms import arm_label
+from kdcore.results.classes import ClassScore, imbalanced
 from kdcore.results.contract import ArmResult, SeedComparison
 
 #: Accuracy differences below this (a tenth of a point) are reported as "no difference".
 NO_DIFFERENCE = 0.001
 #: A validation accuracy whose epochs differ by less than this (a twentieth of a point) "never moved".
 STILL = 0.0005
-#: Where a binary classifier with no skill lands: the majority-class rate if higher.
+#: Where a binary classifier with no skill lands (1/K with K classes): the majority-class rate if higher.
 CHANCE = 0.5
 #: A teacher this far (half a point) below the scratch student is called weaker than it.
 WEAKER = 0.005
@@ -44,14 +48,56 @@ class RunEvidence:
     #: The family of the run's teacher, and every family the registry offers.
     teacher_family: str | None = None
     families: tuple[str, ...] = ()
+    #: The data's classes in label order; empty when not known (then the arms' per-class figures, else two).
+    class_names: tuple[str, ...] = ()
 
 
 def describe(arms: Mapping[str, ArmResult], seeds: SeedComparison, evidence: RunEvidence | None = None) -> str:
     """One paragraph: the headline, how sure it is, and the facts that qualify it."""
     evidence = evidence or RunEvidence()
+    stored = _per_class(arms)
+    if not evidence.class_names and stored:
+        evidence = replace(evidence, class_names=tuple(c.name for c in stored))
     teacher = arms.get("teacher") or ArmResult()
     headline = _headline(arms, teacher, seeds, evidence)
-    return " ".join(part for part in (headline, *_caveats(arms, seeds, evidence)) if part)
+    parts = (headline, *_macro_f1(arms, seeds, stored), *_caveats(arms, seeds, evidence))
+    return " ".join(part for part in parts if part)
+
+
+def _per_class(arms: Mapping[str, ArmResult]) -> tuple[ClassScore, ...] | None:
+    """The per-class figures of the first arm (teacher, student, scratch, then any) that stored them."""
+    ordered = [*(arms[r] for r in _ROLES if r in arms), *arms.values()]
+    return next((arm.per_class for arm in ordered if arm.per_class), None)
+
+
+def _macro_f1(arms: Mapping[str, ArmResult], seeds: SeedComparison, stored: tuple[ClassScore, ...] | None) -> list[str]:
+    """On imbalanced classes, macro-F1 beside accuracy: each arm's, and the distilled-vs-scratch gap."""
+    if stored is None or not imbalanced([c.support for c in stored]):
+        return []
+    small, large = min(stored, key=lambda c: c.support), max(stored, key=lambda c: c.support)
+    out = (f"The classes are imbalanced on the test set (the smallest, {small.name!r}, has {small.support:,} rows; "
+           f"the largest, {large.name!r}, {large.support:,}), so accuracy favours the common classes; macro-F1 "
+           "counts each class alike.")
+    teacher = (arms.get("teacher") or ArmResult()).macro_f1
+    of_teacher = f", {teacher:.1%} for the teacher" if teacher is not None else ""
+    student, scratch, gain = seeds.student_macro_f1, seeds.scratch_macro_f1, seeds.macro_f1_gain
+    if student is None or student.mean is None:
+        return [out + (f" Macro-F1 of the teacher: {teacher:.1%}." if teacher is not None else "")]
+    if scratch is None or scratch.mean is None or gain is None or gain.mean is None:
+        return [out + f" Macro-F1: {student.mean:.1%} for the distilled student{of_teacher}."]
+    n = len(gain.values)
+    over = f" over {n} seeds" if n > 1 else ""
+    spread = ("" if gain.ci95 is None or gain.exceeds_spread is None else
+              f"; 95% interval ±{gain.ci95 * 100:.2f} points, "
+              f"{'larger than' if gain.exceeds_spread else 'within'} the seed-to-seed spread")
+    out += (f" Macro-F1: {student.mean:.1%} for the distilled student against {scratch.mean:.1%} for the scratch "
+            f"student{over} ({gain.mean * 100:+.2f} points{spread}){of_teacher}.")
+    accuracy_gain = seeds.gain.mean if seeds.gain is not None else None
+    if (accuracy_gain is not None and min(abs(accuracy_gain), abs(gain.mean)) >= NO_DIFFERENCE
+            and (accuracy_gain > 0) != (gain.mean > 0)):
+        out += (" Accuracy and macro-F1 disagree on which student is better: if every class matters alike, "
+                "judge by macro-F1.")
+    return [out]
 
 
 def _headline(arms: Mapping[str, ArmResult], teacher: ArmResult, seeds: SeedComparison,
@@ -123,8 +169,13 @@ def _test_set_sentence(student: ArmResult, seeds: int) -> str:
             f"{student.gain_low * 100:+.2f} to {student.gain_high * 100:+.2f} points ({test}).")
 
 
+def _uniform(evidence: RunEvidence) -> float:
+    """What guessing scores: 1/K with K known classes, else :data:`CHANCE` (two)."""
+    return 1 / len(evidence.class_names) if len(evidence.class_names) >= 2 else CHANCE
+
+
 def _chance(evidence: RunEvidence) -> float:
-    return max(CHANCE, evidence.majority_share or 0.0)
+    return max(_uniform(evidence), evidence.majority_share or 0.0)
 
 
 def _above_chance(arm: ArmResult, evidence: RunEvidence) -> bool:
@@ -150,9 +201,10 @@ def _caveats(arms: Mapping[str, ArmResult], seeds: SeedComparison, evidence: Run
 
 def _at_chance(arms: Mapping[str, ArmResult], evidence: RunEvidence) -> list[str]:
     """Sentences naming the models at or below chance, then those not clearly above it (95% interval)."""
-    floor = _chance(evidence)
-    rate = (f"chance ({CHANCE:.0%})" if floor == CHANCE
-            else f"the majority-class rate ({floor:.1%}: what always answering the more common class scores)")
+    floor, uniform = _chance(evidence), _uniform(evidence)
+    common = "more" if len(evidence.class_names) <= 2 else "most"
+    rate = (f"chance ({uniform:.0%})" if floor == uniform
+            else f"the majority-class rate ({floor:.1%}: what always answering the {common} common class scores)")
     groups: dict[str, list[str]] = {"at or below": [], "not clearly above": []}
     for role in _ROLES:
         arm = arms.get(role)

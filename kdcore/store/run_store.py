@@ -170,6 +170,20 @@ class RunStore(WorkerTable):
             counts[status] = n
         return counts
 
+    def active_datasets(self) -> dict[str, list[str]]:
+        """Dataset id -> ids of the queued or running runs whose config uses it (what may not be deleted)."""
+        used: dict[str, list[str]] = {}
+        rows = self._conn().execute(
+            "SELECT id, config FROM runs WHERE status IN ('queued', 'running') ORDER BY created_at, rowid")
+        for run_id, config in rows:
+            try:
+                dataset = (json.loads(config).get("data") or {}).get("dataset", "imdb")
+            except (ValueError, AttributeError, TypeError):  # a damaged row: it cannot name its data
+                continue
+            if isinstance(dataset, str) and dataset != "imdb":
+                used.setdefault(dataset, []).append(run_id)
+        return used
+
     # -- the worker's side ----------------------------------------------------------------
     def claim_next(self, worker_id: str) -> RunRecord | None:
         """Atomically take the oldest queued run for ``worker_id`` (None if the queue is empty)."""

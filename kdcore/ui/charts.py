@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 
 from kdcore.arms import arm_base, arm_label, is_extra_seed, sorted_arms
 from kdcore.results import RunSummary
+from kdcore.results.classes import row_shares
 from kdcore.ui.compare import metric_label
 
 #: Fixed colour per arm role (Okabe-Ito blue, vermillion, bluish green).
@@ -48,6 +49,10 @@ SMOOTHING = 0.6
 ACCURACY_RANGE = (0.0, 1.0)
 #: A loss axis before data: from 0 to a little above ln 2, where an untrained binary classifier starts.
 EMPTY_LOSS_RANGE = (0.0, 1.0)
+#: Above this many classes a confusion matrix's cells are too small for their counts: hover shows them instead.
+CONFUSION_TEXT_MAX = 20
+#: The arms a finished run shows confusion matrices of, side by side (the first seed of each role).
+CONFUSION_ARMS = ("teacher", "student", "scratch")
 
 
 def arm_color(arm: str) -> str:
@@ -223,3 +228,46 @@ def accuracy_bars_figure(summary: RunSummary, *, height: int = 300) -> go.Figure
     fig.update_xaxes(tickformat=".0%", range=list(ACCURACY_RANGE))  # from 0: lengths compare honestly
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def confusion_figure(matrix: Sequence[Sequence[int]] | None, class_names: Sequence[str], title: str, *,
+                     height: int | None = None, color_bar: bool = True) -> go.Figure:
+    """A confusion matrix as a heatmap: rows the true class, columns the predicted one, top row first.
+
+    Colours are row-normalised (a cell's share of its true class, 0..100 %: the diagonal is each
+    class's recall), so a rare class's row is as readable as a common one's; the counts are the
+    cells' text (up to :data:`CONFUSION_TEXT_MAX` classes, beyond it in the hover only). The scale
+    is fixed at 0..100 %, so matrices side by side share it and only one needs its ``color_bar``.
+    """
+    fig = go.Figure()
+    fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
+                      margin={"l": 10, "r": 10, "t": 48, "b": 10})
+    if not matrix:
+        fig.update_layout(height=height or 300)
+        return _empty(fig, "No confusion matrix stored")
+    k = len(matrix)
+    names = [str(n) for n in class_names[:k]] + [str(i) for i in range(len(class_names), k)]
+    counts = np.asarray(matrix, dtype=np.int64)
+    fig.add_trace(go.Heatmap(
+        z=row_shares(matrix), x=names, y=names, text=counts.tolist(), zmin=0.0, zmax=1.0, colorscale="Blues",
+        showscale=color_bar,
+        texttemplate="%{text:,}" if k <= CONFUSION_TEXT_MAX else "", xgap=1, ygap=1,
+        colorbar={"title": {"text": "share of row"}, "tickformat": ".0%", "thickness": 12},
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{text:,} rows (%{z:.1%} of the true class)<extra></extra>",
+        meta={"title": title},
+    ))
+    fig.update_layout(height=height or max(300, min(800, 120 + 40 * k)))
+    fig.update_xaxes(title_text="predicted", type="category", side="bottom")
+    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    return fig
+
+
+def confusion_figures(summary: RunSummary, arms: Sequence[str] = CONFUSION_ARMS) -> dict[str, go.Figure]:
+    """Arm name -> :func:`confusion_figure` of each of ``arms`` that stored a confusion matrix, in that order.
+
+    Drawn side by side, they share one fixed colour scale (0..100 % of a row), which the page's caption
+    names; no colour bar, so that the matrices keep one size (a bar on one alone would shrink it).
+    """
+    names = summary.classes()
+    return {arm: confusion_figure(summary.arm(arm).confusion, names, arm_label(arm), color_bar=False)
+            for arm in arms if summary.arm(arm).confusion}

@@ -19,13 +19,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdcore.paths import RUN_ARTIFACTS, run_dir, runs_dir, validate_run_id
+from kdcore.paths import DOWNLOADS, run_dir, runs_dir, validate_run_id
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Files a run may offer, and nothing else: names come from this list, never from a request.
-ARTIFACTS = RUN_ARTIFACTS
+ARTIFACTS = DOWNLOADS
 #: Open flags of a read: never through a link swapped in after the check, never block on a FIFO.
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 

@@ -38,6 +38,9 @@ FORM_PREFIX = "form."
 #: fields are every family's ``form_fields`` (a field several families share has one label).
 FIELD_LABELS: dict[str, str] = {
     "name": "Run name",
+    "data.dataset": "Dataset",
+    "data.standardize": "Text normalisation",
+    "data.split": "Tokens are",
     "data.path": "Data file",
     "data.vocab_size": "Vocabulary size",
     "data.maxlen": "Review length (tokens)",
@@ -115,13 +118,18 @@ PRESET_KEY = "preset."  # + role
 VALIDATE_ON_LABELS = {"val": "Held-out validation split", "test": "Test set (notebook protocol, optimistic)"}
 TEACHER_VIEW_LABELS = {"own": "Its own view", "student": "The student's words"}
 OPTIMIZER_LABELS = {"adam": "Adam", "lazy_adam": "Lazy Adam (touched rows only)"}
+#: How a registered dataset's raw texts become tokens (``data.standardize``, ``data.split``).
+STANDARDIZE_LABELS = {"lower_and_strip_punctuation": "Lower-case, strip punctuation", "lower": "Lower-case only",
+                      "strip_punctuation": "Strip punctuation only", "none": "As written"}
+SPLIT_LABELS = {"whitespace": "Words (split at whitespace)", "character": "Characters"}
 
 
 def teacher_fields(config: Mapping[str, Any]) -> dict[str, Any]:
     """Form values that must match a reused teacher: its family and sizes, the vocabulary and length it read."""
     values = form_values(config)
     family = values[form_key("teacher.family")]
-    keep = ["teacher.family", *(f"teacher.{name}" for name in role_fields("teacher", family)), "data.vocab_size"]
+    keep = ["teacher.family", *(f"teacher.{name}" for name in role_fields("teacher", family)), "data.vocab_size",
+            "data.dataset", "data.standardize", "data.split"]  # the data it read, and how it read it
     out = {form_key(path): values[form_key(path)] for path in keep}
     data = config.get("data") or {}
     out[form_key("data.teacher_maxlen")] = data.get("teacher_maxlen") or data.get("maxlen")
@@ -227,9 +235,12 @@ def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     family = values.get(form_key("teacher.family")) or DEFAULT_FAMILY
     shown = {f"teacher.{name}" for name in role_fields("teacher", family)}
+    registered = (values.get(form_key("data.dataset")) or "imdb") != "imdb"
     for path in FIELD_LABELS:
         if path.startswith("teacher.") and path != "teacher.family" and path not in shown:
             continue  # another family's field, kept in the form for switching back
+        if registered and path == "data.path":
+            continue  # IMDB's npz file: hidden (and kept for switching back) while a registered dataset is picked
         value = values.get(form_key(path))
         if path in _EMPTY_IS_NONE and (value is None or (isinstance(value, str) and not value.strip())):
             value = None
@@ -335,10 +346,11 @@ class SizeEstimate:
         return None
 
 
-def size_estimate(values: Mapping[str, Any]) -> SizeEstimate:
+def size_estimate(values: Mapping[str, Any], num_classes: int = 2) -> SizeEstimate:
     """Parameter counts of both models as the form stands, each None while its sizes are invalid.
 
-    Computed per model, so a typo in the teacher does not hide the student's count.
+    Computed per model, so a typo in the teacher does not hide the student's count;
+    ``num_classes`` is the picked dataset's (each model has that many outputs).
     """
     raw = config_dict_from_form(values)
     vocab = raw.get("data", {}).get("vocab_size")
@@ -347,7 +359,7 @@ def size_estimate(values: Mapping[str, Any]) -> SizeEstimate:
         if not isinstance(vocab, int) or vocab < 1:
             return None
         try:
-            return param_count(parse_size(role, raw.get(role, {})), vocab)
+            return param_count(parse_size(role, raw.get(role, {})), vocab, num_classes)
         except (ValueError, TypeError):
             return None
 

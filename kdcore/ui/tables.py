@@ -1,4 +1,4 @@
-"""The tables the pages show: the Runs page's list of runs, a finished run's results and seeds.
+"""The tables the pages show: the Runs page's list of runs, a finished run's results, seeds and classes.
 
 DataFrames and lines of text built from run records and summaries; the pages only draw them.
 """
@@ -110,19 +110,28 @@ def gain_text(arm: ArmResult) -> str:
     return f"{fmt_points(arm.gain_over_scratch)} ({arm.gain_low * 100:+.2f} to {arm.gain_high * 100:+.2f}{p})"
 
 
+def macro_f1_text(arm: ArmResult, *, student: bool) -> str:
+    """An arm's macro-F1; a student's with its gap to its scratch twin when stored."""
+    gap = f" ({fmt_points(arm.macro_f1_gain)})" if student and arm.macro_f1_gain is not None else ""
+    return fmt_pct(arm.macro_f1) + gap
+
+
 def summary_frame(summary: RunSummary) -> pd.DataFrame:
     """The finished run's results, one row per arm, formatted for reading rather than sorting.
 
     Accuracies carry their Wilson 95 % interval, a student's gain the paired interval of the test set
     and McNemar's p (:mod:`kdcore.results.paired`): how much the test set's size lets one say.
+    A "Macro-F1" column follows the accuracy when any arm stored one (runs before it have none).
     """
     rows = []
+    with_f1 = any(summary.arm(name).macro_f1 is not None for name in summary.arm_names())
     for name in summary.arm_names():
         arm, share = summary.arm(name), summary.share_of_teacher(name)
         student = arm_base(name) == "student"
         rows.append({
             "Model": arm_label(name),
             "Test accuracy": accuracy_text(summary, name),
+            **({"Macro-F1": macro_f1_text(arm, student=student)} if with_f1 else {}),
             "Test loss": f"{arm.test_loss:.4f}" if arm.test_loss is not None else "–",
             "Parameters": fmt_params(arm.params),
             "Size on disk": fmt_bytes(arm.file_bytes),
@@ -196,7 +205,60 @@ def seed_lines(summary: RunSummary) -> list[str]:
         # summaries stored before the interval existed give the std instead
         half, what = (gain.ci95, " (95% interval)") if gain.ci95 is not None else (gain.std, "")
         lines.append(f"Gain of distillation: {fmt_points(gain.mean)} ± {abs(half * 100):.2f} pts{what}, {verdict}")
+    f1_gain = seeds.macro_f1_gain
+    if f1_gain is not None and f1_gain.mean is not None and f1_gain.ci95 is not None:
+        where = "larger than" if f1_gain.exceeds_spread else "within"
+        lines.append(f"Macro-F1 gain of distillation: {fmt_points(f1_gain.mean)} ± {abs(f1_gain.ci95 * 100):.2f} pts "
+                     f"(95% interval), {where} the spread between seeds")
     return lines
+
+
+# -- a finished run's classes --------------------------------------------------------------
+
+#: The arms whose per-class figures and confusion matrices a finished run shows, side by side.
+CLASS_ARMS = ("teacher", "student", "scratch")
+
+
+def class_arms(summary: RunSummary) -> list[str]:
+    """Those of :data:`CLASS_ARMS` that stored per-class figures (none for runs stored before them)."""
+    return [name for name in CLASS_ARMS if summary.arm(name).per_class]
+
+
+def per_class_frame(summary: RunSummary) -> pd.DataFrame:
+    """One row per class: its test rows, then precision, recall and F1 of each of :func:`class_arms`.
+
+    Empty (no columns) when no arm stored per-class figures. The class names are the summary's
+    (:meth:`RunSummary.classes`); an arm whose figures name other classes or fewer is shown by index.
+    """
+    arms = class_arms(summary)
+    if not arms:
+        return pd.DataFrame()
+    names = summary.classes()
+    first = summary.arm(arms[0]).per_class or ()
+    rows = []
+    for i, score in enumerate(first):
+        row: dict[str, Any] = {"Class": names[i] if i < len(names) else score.name, "Test rows": score.support}
+        for name in arms:
+            scores = summary.arm(name).per_class or ()
+            mine = scores[i] if i < len(scores) else None
+            label = arm_label(name)
+            row[f"{label}: precision"] = fmt_pct(mine.precision if mine else None)
+            row[f"{label}: recall"] = fmt_pct(mine.recall if mine else None)
+            row[f"{label}: F1"] = fmt_pct(mine.f1 if mine else None)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def class_caption(summary: RunSummary) -> str:
+    """What the per-class table and the heatmaps show, and whether the classes are imbalanced."""
+    counts = summary.test_class_counts() or ()
+    balance = (" The classes are imbalanced (the smallest under half the largest): judge by macro-F1 and the "
+               "per-class recall as well as accuracy." if summary.imbalanced else "")
+    return (f"{len(counts)} classes, {sum(counts):,} test rows. Precision: of the rows predicted as a class, the "
+            "share that are; recall: of a class's rows, the share found. Confusion matrices: rows are the true "
+            "class, columns the predicted one; each cell shows its count, its colour the share of its row (white 0 %, "
+            "dark blue 100 %: the diagonal is the recall)."
+            + balance)
 
 
 def _seed_line(role: str, stats: SeedStats) -> str:

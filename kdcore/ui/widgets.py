@@ -13,6 +13,7 @@ from kdcore.ui.format import run_label
 
 if TYPE_CHECKING:  # the store is another module's job; only its record shape matters here
     from kdcore.store import RunRecord, RunStore
+    from kdcore.ui.datasets import PreviewAsk, PreviewResult
 
 
 def open_store() -> RunStore:
@@ -98,3 +99,24 @@ def rerun_when_runs_change(store: RunStore, runs: Sequence[RunRecord], every: fl
 
     watch()
 
+
+@st.cache_data(max_entries=16, show_spinner="Reading the file...")
+def cached_dataset_preview(ask: PreviewAsk) -> PreviewResult:
+    """The Datasets page's preview, cached by what it depends on (the files' path, size and time, the options).
+
+    Why cached: every widget change reruns the page, and re-parsing a 100 MB upload each time
+    would take seconds; an upload's path holds its content hash, so the cache never serves
+    a preview of other bytes. A bad file's message is cached the same way. The registry is
+    imported here, not at the top, so the pages that never preview do not load it.
+    """
+    from kdcore.ui.datasets import preview_or_error
+
+    return preview_or_error(ask)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_file_columns(ask: PreviewAsk) -> list[str]:
+    """A file's columns, cached like its preview (only asked when the preview failed)."""
+    from kdcore.ui.datasets import file_columns
+
+    return file_columns(ask)

@@ -211,3 +211,13 @@ def test_apply_overrides__every_problem_listed():
     # then
     assert len(error.value.problems) == 2, f"both problems reported: {error.value.problems}"
     assert "distill.alpha" in str(error.value) and "train.epochs" in str(error.value), "both fields named"
+
+
+def test_apply_overrides__a_dataset_id_of_digits_stays_text():
+    # given a registered dataset's id that YAML would read as a number (octal, even)
+    dataset_id = "0123456789012345"
+    # when it is set from the command line, beside a run named by digits
+    config = apply_overrides(RunConfig(), [f"data.dataset={dataset_id}", "name=2024"])
+    # then both stay as typed
+    assert config.data.dataset == dataset_id, f"the id kept its digits: {config.data.dataset!r}"
+    assert config.name == "2024", f"the name stays text: {config.name!r}"

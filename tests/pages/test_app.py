@@ -54,7 +54,7 @@ def test_app__never_imports_tensorflow(kd_home: Path) -> None:
         from streamlit.testing.v1 import AppTest
         with mock.patch("kdcore.worker.processes.ensure_local_worker", return_value=False):
             at = AppTest.from_file({APP!r}, default_timeout=60).run()
-            for page in ("pages/live.py", "pages/runs.py", "pages/download.py"):
+            for page in ("pages/live.py", "pages/runs.py", "pages/download.py", "pages/datasets.py"):
                 at.switch_page(page).run()
                 assert not at.exception, (page, at.exception)
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
@@ -67,7 +67,7 @@ def test_app__never_imports_tensorflow(kd_home: Path) -> None:
     assert done.returncode == 0, f"the app imported TensorFlow/Keras or failed:\n{done.stdout}\n{done.stderr[-3000:]}"
 
 
-@pytest.mark.parametrize("page", [None, "pages/live.py", "pages/runs.py", "pages/download.py"])
+@pytest.mark.parametrize("page", [None, "pages/live.py", "pages/runs.py", "pages/download.py", "pages/datasets.py"])
 def test_pages__a_store_that_cannot_be_opened_is_named_not_a_traceback(kd_home: Path, monkeypatch: pytest.MonkeyPatch,
                                                                        page: str | None,
                                                                        open_page: Callable[..., AppTest]) -> None:

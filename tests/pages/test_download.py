@@ -118,3 +118,28 @@ def test_download__sizes_are_the_downloaded_files_and_ratios_say_what_they_compa
     assert "no optimizer state" in shown, "the download is said to be the deployable model"
     assert "3.0× fewer bytes" in shown, f"the bytes ratio of the two files, labelled: {shown}"
     assert "2.2× fewer parameters" in shown, f"the parameters ratio (2,857,474 / 1,320,000), labelled: {shown}"
+
+
+def test_download__a_run_on_own_data_offers_the_raw_text_student(kd_home: Path, fixture_runs: dict[str, str],
+                                                                  deferred_downloads: dict[str, Any],
+                                                                  open_page: Callable[..., AppTest]) -> None:
+    # given a finished run that saved a raw-text student and its class names (a run on a registered dataset)
+    run_id = fixture_runs["succeeded"]
+    folder = paths.run_dir(run_id, kd_home)
+    (folder / "student_text.keras").write_bytes(b"text model")
+    (folder / "student_text.json").write_text('{"classes": ["a", "b", "c"]}')
+    # when its Download page opens
+    at = open_page("pages/download.py", {"run": run_id})
+    # then both files are offered, byte for byte
+    assert not at.exception, f"page raised: {at.exception}"
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download student_text.keras" in labels, f"the raw-text student is offered: {labels}"
+    assert deferred_downloads[f"{run_id}-student_text.keras"]() == b"text model"
+    assert deferred_downloads[f"{run_id}-student_text.json"]() == b'{"classes": ["a", "b", "c"]}'
+
+
+def test_download__an_imdb_run_offers_no_raw_text_student(kd_home: Path, fixture_runs: dict[str, str],
+                                                          open_page: Callable[..., AppTest]) -> None:
+    at = open_page("pages/download.py", {"run": fixture_runs["succeeded"]})
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download student_text.keras" not in labels, f"IMDB's token-id student has no text model: {labels}"

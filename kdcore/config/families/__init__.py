@@ -58,9 +58,9 @@ def presets_for(role: str) -> list[str]:
     return [name for name, size in SIZE_PRESETS.items() if role == "teacher" or size.family == DEFAULT_FAMILY]
 
 
-def param_count(size: FamilySize, vocab_size: int) -> int:
-    """Parameters of the classifier, equal to Keras' count, without importing TensorFlow."""
-    return FAMILIES[family_of(size)].param_count(size, vocab_size)
+def param_count(size: FamilySize, vocab_size: int, num_classes: int = 2) -> int:
+    """Parameters of the classifier with ``num_classes`` logits, equal to Keras' count, without importing TensorFlow."""
+    return FAMILIES[family_of(size)].param_count(size, vocab_size, num_classes)
 
 
 def parse_size(role: str, raw: Any) -> FamilySize:

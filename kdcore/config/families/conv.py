@@ -43,11 +43,11 @@ class ConvSize(FamilySize):
         return value
 
 
-def conv_params(size: ConvSize, vocab_size: int) -> int:
-    """Keras' count: embedding V*E; per width k a Conv1D of k*E*F weights + F biases; Dense(2) on the k*F pooled."""
+def conv_params(size: ConvSize, vocab_size: int, num_classes: int = 2) -> int:
+    """Keras' count: embedding V*E; per width k a Conv1D of k*E*F weights + F biases; Dense(K) on the k*F pooled."""
     e, f = size.embedding_dim, size.filters
     convs = sum(k * e * f + f for k in size.kernel_sizes)
-    return vocab_size * e + convs + 2 * len(size.kernel_sizes) * f + 2
+    return vocab_size * e + convs + num_classes * len(size.kernel_sizes) * f + num_classes
 
 
 def conv_text(size: Mapping[str, Any]) -> str:

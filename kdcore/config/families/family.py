@@ -41,7 +41,8 @@ class Preset:
 class Family:
     """Everything about one model family, from its sizes to the function that builds it.
 
-    ``builder`` is ``"module:function"``, a function ``(size, vocab_size, maxlen, name) -> keras.Model``
+    ``builder`` is ``"module:function"``, a function ``(size, vocab_size, maxlen, name, num_classes=2,
+    mask_padding=False) -> keras.Model``
     in the engine, imported only when a model is built. ``recipe`` maps dotted config paths to
     the settings measured best for the family: switching the teacher to it brings them along
     unless the user set them (see :mod:`kdcore.config.recipes`); every family sets the same paths,
@@ -56,6 +57,6 @@ class Family:
     caption: str  #: the form's one-line sketch of the architecture
     form_fields: Mapping[str, str]  #: size field -> its label, in the order the form shows them
     recipe: Mapping[str, Any]
-    param_count: Callable[[Any, int], int]  #: (size, vocab_size) -> Keras' count, without Keras
+    param_count: Callable[..., int]  #: (size, vocab_size, num_classes=2) -> Keras' count, without Keras
     size_text: Callable[[Mapping[str, Any]], str]  #: a stored size (maybe an old, partial one) as one table cell
     builder: str

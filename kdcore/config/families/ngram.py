@@ -26,10 +26,10 @@ class NgramSize(FamilySize):
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the averaged embedding, before the classifier.")
 
 
-def ngram_params(size: NgramSize, vocab_size: int) -> int:
-    """Keras' count: unigram table V*E, bigram table B*E, Dense(2) on the E-wide average."""
+def ngram_params(size: NgramSize, vocab_size: int, num_classes: int = 2) -> int:
+    """Keras' count: unigram table V*E, bigram table B*E, Dense(K) on the E-wide average."""
     e = size.embedding_dim
-    return vocab_size * e + size.bigram_buckets * e + 2 * e + 2
+    return vocab_size * e + size.bigram_buckets * e + num_classes * e + num_classes
 
 
 def ngram_text(size: Mapping[str, Any]) -> str:

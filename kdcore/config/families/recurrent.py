@@ -25,15 +25,15 @@ class RecurrentSize(FamilySize):
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout before the classifier.")
 
 
-def recurrent_params(size: RecurrentSize, vocab_size: int) -> int:
+def recurrent_params(size: RecurrentSize, vocab_size: int, num_classes: int = 2) -> int:
     """Keras' count: Embedding V*E; each LSTM direction 4*(in*u + u*u + u); each GRU direction
-    (reset_after, Keras' default and the cuDNN layout) 3*(in*u + u*u) + 2*3*u; Dense(2) on 2*gru + bias."""
+    (reset_after, Keras' default and the cuDNN layout) 3*(in*u + u*u) + 2*3*u; Dense(K) on 2*gru + bias."""
     e, lu, gu = size.embedding_dim, size.lstm_units, size.gru_units
     embedding = vocab_size * e
     lstm = 2 * 4 * (e * lu + lu * lu + lu)
     gru_in = 2 * lu
     gru = 2 * (3 * (gru_in * gu + gu * gu) + 2 * 3 * gu)
-    dense = 2 * gu * 2 + 2
+    dense = 2 * gu * num_classes + num_classes
     return embedding + lstm + gru + dense
 
 

@@ -12,8 +12,13 @@ from keras import layers
 from kdcore.config import ConvSize
 
 
-def build_conv(size: ConvSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
-    """Kim (2014): one Conv1D per kernel width over the embeddings, max over time, concatenated."""
+def build_conv(size: ConvSize, vocab_size: int, maxlen: int, name: str, num_classes: int = 2,
+               mask_padding: bool = False) -> keras.Model:
+    """Kim (2014): one Conv1D per kernel width over the embeddings, max over time, concatenated.
+
+    ``mask_padding`` changes nothing here: a max over time does not care where the padding is,
+    and Conv1D does not take a mask.
+    """
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
     x = layers.Embedding(vocab_size, size.embedding_dim, name="embedding")(inputs)
     if size.embedding_dropout > 0:
@@ -25,5 +30,5 @@ def build_conv(size: ConvSize, vocab_size: int, maxlen: int, name: str) -> keras
     x = layers.Concatenate(name="features")(pooled) if len(pooled) > 1 else pooled[0]
     if size.dropout > 0:
         x = layers.Dropout(size.dropout, name="dropout")(x)
-    outputs = layers.Dense(2, dtype="float32", name="logits")(x)
+    outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -1,4 +1,4 @@
-"""A bag of n-grams (fastText-style): unigram and hashed-bigram embeddings, averaged, Dense(2).
+"""A bag of n-grams (fastText-style): unigram and hashed-bigram embeddings, averaged, Dense(K).
 
 Why a teacher family: the notebook's BiLSTM+BiGRU teacher peaks near 86 % on IMDB, where the
 student trained from scratch ends too, so it has nothing to teach. Built from Keras' own layers
@@ -40,11 +40,12 @@ def hashed_bigrams(tokens: keras.KerasTensor, buckets: int) -> keras.KerasTensor
     return ops.where(ops.logical_and(first > 0, second > 0), mixed, ops.zeros_like(mixed))
 
 
-def build_ngram(size: NgramSize, vocab_size: int, maxlen: int, name: str) -> keras.Model:
-    """fastText-style: mean of unigram and hashed-bigram embeddings over the real tokens, then Dense(2).
+def build_ngram(size: NgramSize, vocab_size: int, maxlen: int, name: str, num_classes: int = 2,
+                mask_padding: bool = False) -> keras.Model:
+    """fastText-style: mean of unigram and hashed-bigram embeddings over the real tokens, then Dense(K).
 
     ``mask_zero`` on both tables makes the average skip padding, so a short review is not
-    diluted by the zeros in front of it.
+    diluted by the zeros in front of (or after) it: the family masks whatever ``mask_padding`` says.
     """
     inputs = keras.Input(shape=(maxlen,), dtype="int32", name="tokens")
     unigrams = layers.Embedding(vocab_size, size.embedding_dim, mask_zero=True, name="unigram_embedding")(inputs)
@@ -54,5 +55,5 @@ def build_ngram(size: NgramSize, vocab_size: int, maxlen: int, name: str) -> ker
     x = layers.GlobalAveragePooling1D(name="average")(x)
     if size.dropout > 0:
         x = layers.Dropout(size.dropout, name="dropout")(x)
-    outputs = layers.Dense(2, dtype="float32", name="logits")(x)
+    outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,192 @@
+"""A registered dataset's texts as token ids: a ``TextVectorization`` fitted on its training split only.
+
+Why fitted on training rows alone: a vocabulary that has seen the test texts gives their rare
+words ids a model could never have learned from, and makes every test figure a little
+optimistic; a word that occurs only in test texts is out of vocabulary (id 1), as it would be
+for a new text after deployment. The fitted vocabulary belongs to the dataset view it was
+fitted on (dataset id, vocabulary size, standardisation, split, ``train_limit``), so it is kept
+at ``<home>/datasets/<id>/vocab/<key>.json`` and reused by every later run of that view; a run
+folder gets a copy (``vocabulary.json``) that also names the data by hash, so the run says
+exactly what it read.
+
+Texts are post-padded and truncated to their first ``L`` tokens (``output_sequence_length``),
+as ``TextVectorization`` does in the raw-text model a user downloads
+(:mod:`kdcore.engine.text_export`): the student then reads the same ids in training and in use.
+Row order: each split is shuffled with a fixed seed before ``train_limit`` / ``test_limit``
+cut it, so a limit keeps a sample of every class even when the file is sorted by label.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from keras import layers, ops
+
+from kdcore.config import DataConfig
+from kdcore.config.keys import digest
+from kdcore.datasets import DatasetError, Manifest, get_manifest, load_rows
+from kdcore.engine.data import SHUFFLE_SEED, DataError, Splits
+from kdcore.engine.files import atomic_write_text
+from kdcore.paths import home_dir
+
+#: How many texts go through the vectorizer at once: bounded memory for the IMDB-size sets.
+VECTORISE_BATCH = 4096
+PAD_ID, OOV_ID = 0, 1  # TextVectorization's: "" and "[UNK]" open every vocabulary
+RUN_VOCABULARY = "vocabulary.json"
+
+
+def vocabulary_key(data: DataConfig) -> str:
+    """The hash of what decides a fitted vocabulary: the dataset view and the vectorizer's settings."""
+    return digest({"dataset": data.dataset, "vocab_size": data.vocab_size, "standardize": data.standardize,
+                   "split": data.split, "train_limit": data.train_limit})
+
+
+def vectorizer(data: DataConfig, vocabulary: Sequence[str] | None = None, length: int | None = None,
+               name: str = "vectorize") -> layers.TextVectorization:
+    """The run's ``TextVectorization``: its settings, a given vocabulary (else to be adapted), ``length`` ids out."""
+    return layers.TextVectorization(
+        max_tokens=data.vocab_size, standardize=None if data.standardize == "none" else data.standardize,
+        split=data.split, output_mode="int", output_sequence_length=length,
+        vocabulary=list(vocabulary) if vocabulary is not None else None, name=name)
+
+
+def fit_vocabulary(texts: Sequence[str], data: DataConfig) -> list[str]:
+    """The vocabulary ``TextVectorization`` learns from ``texts`` (padding and OOV first, then by frequency)."""
+    layer = vectorizer(data)
+    layer.adapt(tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), dtype=tf.string)).batch(VECTORISE_BATCH))
+    return [str(token) for token in layer.get_vocabulary()]
+
+
+def vectorise(texts: Sequence[str], data: DataConfig, vocabulary: Sequence[str], length: int) -> np.ndarray:
+    """``texts`` as an int32 matrix of ``length`` ids per row: post-padded with 0, the first ``length`` tokens kept.
+
+    A text with no token at all (empty, or only punctuation once standardised) reads as one
+    unknown word (:func:`never_empty`).
+    """
+    layer = vectorizer(data, vocabulary, length)
+    out = np.zeros((len(texts), length), dtype=np.int32)
+    items = list(texts)
+    for start in range(0, len(items), VECTORISE_BATCH):
+        batch = tf.constant(items[start:start + VECTORISE_BATCH], dtype=tf.string)
+        out[start:start + len(batch)] = np.asarray(layer(batch), dtype=np.int32)
+    out[~out.any(axis=1), 0] = OOV_ID
+    return out
+
+
+def never_empty(tokens: Any) -> Any:
+    """The ids with a row of padding only turned into one OOV id: the same as :func:`vectorise`, in Keras ops.
+
+    Why: a row that is all padding is fully masked, and the n-gram family's masked average then
+    divides 0 by 0 (NaN logits, which poison the whole batch's loss), while on a GPU cuDNN's
+    masked LSTM refuses it outright. One unknown word is what an empty text is to a model. The
+    raw-text model (:mod:`kdcore.engine.text_export`) applies this after its ``TextVectorization``,
+    so it reads exactly the ids the student was trained on; plain ``keras.ops``, so it still loads
+    in safe mode without kdcore.
+    """
+    empty = ops.all(ops.equal(tokens, 0), axis=1, keepdims=True)
+    first = ops.equal(ops.cumsum(ops.ones_like(tokens), axis=1), 1)
+    return ops.where(ops.logical_and(empty, first), ops.ones_like(tokens) * OOV_ID, tokens)
+
+
+def vocabulary_record(manifest: Manifest, data: DataConfig, vocabulary: Sequence[str]) -> dict[str, Any]:
+    """What a vocabulary file holds: the tokens and exactly which data and settings they were fitted on."""
+    return {"key": vocabulary_key(data), "dataset": manifest.id, "name": manifest.name,
+            "source_name": manifest.source_name, "source_sha256": manifest.source_sha256,
+            "classes": list(manifest.classes), "fitted_on": "train", "train_limit": data.train_limit,
+            "vocab_size": data.vocab_size, "standardize": data.standardize, "split": data.split,
+            "vocabulary": list(vocabulary)}
+
+
+def vocabulary_path(home: Path, data: DataConfig) -> Path:
+    return home / "datasets" / data.dataset / "vocab" / f"{vocabulary_key(data)}.json"
+
+
+def cached_vocabulary(home: Path, manifest: Manifest, data: DataConfig, train_texts: Sequence[str]) -> list[str]:
+    """The view's vocabulary: read back when an earlier run fitted it, else fitted now and kept for the next."""
+    path = vocabulary_path(home, data)
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text())
+            if stored.get("key") == vocabulary_key(data) and isinstance(stored.get("vocabulary"), list):
+                return [str(token) for token in stored["vocabulary"]]
+        except (OSError, ValueError):
+            pass  # damaged: fitted again below and replaced
+    vocabulary = fit_vocabulary(train_texts, data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(vocabulary_record(manifest, data, vocabulary)))
+    except OSError:
+        pass  # a read-only home still runs; the next run fits it again
+    return vocabulary
+
+
+def write_run_vocabulary(run_dir: Path, manifest: Manifest, data: DataConfig, vocabulary: Sequence[str]) -> None:
+    """``vocabulary.json`` of the run folder: the tokens and the data they came from, by hash."""
+    atomic_write_text(run_dir / RUN_VOCABULARY, json.dumps(vocabulary_record(manifest, data, vocabulary), indent=1))
+
+
+def _split_rows(rows: pd.DataFrame, name: str, limit: int | None) -> pd.DataFrame:
+    """One stored split in a fixed shuffled order (so a limit samples every class), cut to ``limit`` rows."""
+    part = rows[rows["split"] == name]
+    order = np.random.RandomState(SHUFFLE_SEED).permutation(len(part))
+    part = part.iloc[order]
+    return part.iloc[:limit] if limit else part
+
+
+def dataset_manifest(data: DataConfig, home: Path | None = None) -> Manifest:
+    """The manifest of the run's registered dataset; an unknown id is a DataError naming ``data.dataset``."""
+    try:
+        return get_manifest(home_dir(home), data.dataset)
+    except DatasetError as e:
+        raise DataError(f"data.dataset={data.dataset}: {e}") from None
+
+
+def _dataset(home: Path, data: DataConfig) -> tuple[Manifest, pd.DataFrame]:
+    manifest = dataset_manifest(data, home)
+    try:
+        return manifest, load_rows(home, data.dataset)
+    except DatasetError as e:
+        raise DataError(f"data.dataset={data.dataset}: {e}") from None
+
+
+def registered_views(data: DataConfig, maxlens: Iterable[int], home: Path | None = None) -> dict[int, Splits]:
+    """Train / validation / test ids of a registered dataset at each length, row ``i`` the same text in every view.
+
+    The splits are those stored with the dataset; ``validate_on=test`` validates on the test
+    split, as for IMDB. Texts are vectorised once at the widest length: the first ``L`` columns
+    of a post-padded matrix are exactly its view at length ``L``.
+    """
+    home, lengths = home_dir(home), sorted(set(maxlens))
+    manifest, rows = _dataset(home, data)
+    train = _split_rows(rows, "train", data.train_limit)
+    val = _split_rows(rows, "val", None)
+    test = _split_rows(rows, "test", data.test_limit)
+    where = f"data.dataset={data.dataset} ({manifest.name})"
+    if len(train) == 0 or len(test) == 0:
+        raise DataError(f"{where}: the {'training' if len(train) == 0 else 'test'} split is empty; register the "
+                        "dataset again with rows in every split (a split column, files, or the random split)")
+    if data.validate_on == "val" and len(val) == 0:
+        raise DataError(f"{where}: has no validation rows; set data.validate_on=test, or register it again with "
+                        "a validation split")
+    vocabulary = cached_vocabulary(home, manifest, data, train["text"].tolist())
+    widest = lengths[-1]
+    ids = {name: vectorise(part["text"].tolist(), data, vocabulary, widest) for name, part in
+           (("train", train), ("val", val), ("test", test))}
+    labels = {name: part["label"].to_numpy(dtype=np.int32) for name, part in
+              (("train", train), ("val", val), ("test", test))}
+    if data.validate_on == "test":
+        ids["val"], labels["val"] = ids["test"], labels["test"]
+    bad = [int(y) for y in np.concatenate(list(labels.values())) if not 0 <= y < manifest.num_classes][:5]
+    if bad:
+        raise DataError(f"{where}: labels {bad} are outside the manifest's {manifest.num_classes} classes; "
+                        "the dataset's files are damaged, register it again")
+    return {length: Splits(ids["train"][:, :length], labels["train"], ids["val"][:, :length], labels["val"],
+                           ids["test"][:, :length], labels["test"], source=where, num_classes=manifest.num_classes,
+                           class_names=tuple(manifest.classes), padding="post", vocabulary=vocabulary)
+            for length in lengths}
