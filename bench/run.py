@@ -19,6 +19,7 @@ MODULES = {
     "store": ("bench_store", "what metric streaming to the store costs training; curve read time"),
     "ngram-step": ("ngram_step", "where the n-gram teacher's training step goes (table copy, dense Adam)"),
     "datasets": ("datasets", "own data: register time, IMDB's npz against its CSV, the 3-class tweets over seeds"),
+    "teachers": ("teachers", "own teachers: an ensemble of three families against the n-gram teacher alone"),
     "ngram-teacher": ("ngram_teacher", "the n-gram teacher with a row-wise Adam: seconds per epoch, accuracy"),
 }
 

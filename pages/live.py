@@ -154,10 +154,13 @@ if record.finished and record.summary:
     notes = []
     if summary.total_seconds is not None:
         notes.append(f"total time {fmt_duration(summary.total_seconds)}")
-    if summary.teacher_reused:
+    if summary.teacher_reused and not ui_tables.teacher_source_line(summary, record.config):
         notes.append("the teacher was reused from an earlier run")
     if notes:
         st.caption("; ".join(notes).capitalize() + ".")
+    source_line = ui_tables.teacher_source_line(summary, record.config)
+    if source_line:
+        st.caption(source_line)
     st.page_link("pages/download.py", label="Download the models", icon=":material/download:",
                  query_params={"run": run_id})
     if ui_tables.class_arms(summary):  # runs stored before per-class figures existed have none to show

@@ -7,6 +7,7 @@ from kdcore.datasets import DatasetError, list_datasets
 from kdcore.paths import home_dir
 from kdcore.ui import datasets as ui_datasets
 from kdcore.ui import entry as ui_entry
+from kdcore.ui import teacher_source as ui_ts
 from kdcore.ui.estimate import duration_text, measured_speeds, run_time_estimate
 from kdcore.ui.form import (
     CUSTOM_PRESET,
@@ -22,11 +23,13 @@ from kdcore.ui.form import (
     STANDARDIZE_LABELS,
     TEACHER_VIEW_LABELS,
     VALIDATE_ON_LABELS,
+    SizeEstimate,
     check_form,
     family_values,
     field_help,
     form_key,
     is_list_field,
+    label_problem,
     matching_preset,
     prepare_form_state,
     preset_values,
@@ -39,13 +42,20 @@ from kdcore.ui.form import (
 from kdcore.ui.format import fmt_params, run_label
 from kdcore.ui.progress import planned_arms
 from kdcore.ui.setups import DEFAULT_SETUP, SETUPS, changed_fields, setup_values
-from kdcore.ui.widgets import open_store, show_recipe_note
+from kdcore.ui.widgets import (
+    TeacherSourceAsk,
+    open_store,
+    show_recipe_note,
+    take_teacher_uploads,
+    teacher_source_section,
+)
 
 if ui_entry.ENTRY_FLAG not in st.session_state:  # opened by a link before app.py ran: go through it
     st.switch_page("app.py", query_params=ui_entry.entry_params("new_run", st.query_params.to_dict()))
 
 state = st.session_state
 store = open_store()
+home = home_dir()
 prefilled_from = prepare_form_state(state, setup_values(DEFAULT_SETUP))
 K = form_key
 try:
@@ -136,8 +146,11 @@ finished = store.list_runs(["succeeded"])
 reusable = [""] + [r.id for r in finished]  # "": train a new teacher
 if state.get(K("teacher_from")) not in reusable:
     state[K("teacher_from")] = ""
+take_teacher_uploads(home)  # before the check: an upload fills its field
 check = check_form(state)  # before the widgets are drawn, so each can show its own problem under it
 config, problems = check.config, check.problems
+source_kind = state.get(K("teacher_source.kind")) or "trained"
+source = None
 form, side = st.columns([5, 2], gap="large")
 # Launch first in the side column: reachable without scrolling on a 1366x768 screen
 launch = side.button("Launch", key="launch", type="primary", icon=":material/rocket_launch:", width="stretch")
@@ -181,9 +194,17 @@ with form:
     with st.container(border=True):
         st.subheader("Models", divider="gray")
         labels = {r.id: run_label(r) for r in finished}
-        reuse = bool(state[K("teacher_from")])
+        source = teacher_source_section(TeacherSourceAsk(home, config, check.by_field, launch, dataset, finished))
+        reuse_run = source_kind == "trained" and bool(state[K("teacher_from")])
+        reuse = reuse_run or source_kind != "trained"  # no teacher is trained here: its settings do not apply
         for role, col in zip(("teacher", "student"), st.columns(2, gap="medium")):
             col.markdown(f"**{role.capitalize()}**")
+            if role == "teacher" and source_kind != "trained":  # its sizes are the given model's, not a family's
+                col.caption(f"From the teacher source above ({ui_ts.KIND_LABELS[source_kind].lower()}); the family "
+                            "fields apply to a teacher trained here.")
+                if source_kind == "keras":  # a token-id model reads a fixed length
+                    number("data.teacher_maxlen", col, step=50, placeholder="same as the review length")
+                continue
             locked = role == "teacher" and reuse
             col.selectbox("Preset", role_presets(role), key=PRESET_KEY + role, format_func=PRESET_LABELS.get,
                           on_change=apply_preset, args=(role,), disabled=locked)
@@ -204,10 +225,12 @@ with form:
                 number(path, col, step=0.05 if is_dropout else 8, format="%.2f" if is_dropout else "%d",
                        on_change=size_edited, args=(role,), disabled=locked)
             if role == "teacher":
-                number("data.teacher_maxlen", col, step=50, placeholder="same as the review length", disabled=locked)
-                col.selectbox(FIELD_LABELS["teacher_from"], reusable, key=K("teacher_from"),
-                              format_func=lambda rid: labels.get(rid, rid) if rid else "No: train a new teacher",
-                              on_change=teacher_chosen, help=field_help("teacher_from"))
+                number("data.teacher_maxlen", col, step=50, placeholder="same as the review length",
+                       disabled=reuse_run)
+                if source_kind == "trained":
+                    col.selectbox(FIELD_LABELS["teacher_from"], reusable, key=K("teacher_from"),
+                                  format_func=lambda rid: labels.get(rid, rid) if rid else "No: train a new teacher",
+                                  on_change=teacher_chosen, help=field_help("teacher_from"))
 
     with st.container(border=True):
         st.subheader("Distillation", divider="gray")
@@ -222,11 +245,14 @@ with form:
                    format_func=TEACHER_VIEW_LABELS.get, horizontal=True, help=field_help("distill.teacher_view"))
         problem_under("distill.teacher_view", c[2])
         c = st.columns([1, 1, 1])
-        number("distill.augment_window", c[0], step=0.05, format="%.2f")
-        number("distill.augment_mask", c[1], step=0.05, format="%.2f")
-        c[2].caption("Augmented transfer set: each epoch the distilled student reads altered reviews (a random "
+        number("distill.augment_window", c[0], step=0.05, format="%.2f", disabled=source_kind not in ui_ts.RUNS_HERE)
+        number("distill.augment_mask", c[1], step=0.05, format="%.2f", disabled=source_kind not in ui_ts.RUNS_HERE)
+        if source_kind not in ui_ts.RUNS_HERE:
+            c[2].caption(f"Off for {ui_ts.KIND_LABELS[source_kind].lower()}: {ui_ts.AUGMENT_REASON}")
+        else:
+            c[2].caption("Augmented transfer set: each epoch the distilled student reads altered reviews (a random "
                      "stretch of the teacher's longer view, words masked) and the teacher labels exactly those. "
-                     "0 and 0: off.")
+                         "0 and 0: off.")
 
     with st.container(border=True):
         st.subheader("Training", divider="gray")
@@ -264,10 +290,13 @@ stash_form(state)
 state[FAMILY_SHOWN] = state.get(K("teacher.family"))
 num_classes = dataset.num_classes if dataset is not None else 2
 estimate = size_estimate(state, num_classes)
+if source_kind != "trained":  # the form's family sizes do not describe it: the check's count, or none
+    estimate = SizeEstimate(source.params if source else None, estimate.student_params)
+all_source_problems = [label_problem(p) for p in source.problems] if source else []
 
 with side:
-    if problems:
-        st.error("Fix these before launching:\n\n" + "\n".join(f"- {p}" for p in problems),
+    if problems or all_source_problems:
+        st.error("Fix these before launching:\n\n" + "\n".join(f"- {p}" for p in [*problems, *all_source_problems]),
                  icon=":material/error:")
     with st.container(border=True):
         st.subheader("This run", divider="gray")
@@ -284,13 +313,15 @@ with side:
                                        measured_speeds(finished))
             st.metric("Training time", duration_text(timing.seconds), help=timing.text())
             st.caption(timing.text())
-            st.caption("Arms: " + ", ".join(f"{arm_label(a)} ({e} ep)" if e else f"{arm_label(a)} (reused)"
-                                            for a, e in plan))
+            given = ui_ts.KIND_LABELS[source_kind].lower()
+            st.caption("Arms: " + ", ".join(
+                f"{arm_label(a)} ({given})" if a == "teacher" and source_kind != "trained"
+                else f"{arm_label(a)} ({e} ep)" if e else f"{arm_label(a)} (reused)" for a, e in plan))
             for warning in config.warnings():
                 st.warning(warning, icon=":material/memory:")
 
 if launch:
-    if config is None:
+    if config is None or all_source_problems:
         side.error("Nothing was queued: the settings above have problems.", icon=":material/block:")
     else:
         run_id = store.create_run(config)

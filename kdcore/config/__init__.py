@@ -47,13 +47,15 @@ from kdcore.config.overrides import apply_overrides, parse_value
 from kdcore.config.recipes import AUGMENT_FIELDS, switched_recipe
 from kdcore.config.reference import field_description, field_reference
 from kdcore.config.schema import DATASET_ID_PATTERN, DataConfig, DistillConfig, RunConfig, TeacherSize, TrainConfig
+from kdcore.config.teacher_source import TeacherSourceConfig
 from kdcore.config.tree import get_path
 
 __all__ = [
     "AUGMENT_FIELDS", "DEFAULT_FAMILY", "FAMILIES", "FAMILY_DEFAULT_SIZES", "FAMILY_HELP", "FAMILY_RECIPES",
     "LATER_FIELDS", "NOTEBOOK_STUDENT", "NOTEBOOK_TEACHER", "PRESETS", "SIZE_PRESETS", "TEACHER_FAMILIES", "TINY",
-    "DATASET_ID_PATTERN", "ConfigError", "ConvSize", "DataConfig", "DistillConfig", "Family", "FamilySize", "ModelSize",
-    "NgramSize", "Preset", "RecurrentSize", "RunConfig", "StrictModel", "TeacherSize", "TrainConfig", "apply_overrides",
-    "config_from_dict", "family_of", "field_description", "field_reference", "get_path", "load_config",
-    "param_count", "parse_size", "parse_value", "preset_size", "presets_for", "stored_config", "switched_recipe",
+    "DATASET_ID_PATTERN", "ConfigError", "ConvSize", "DataConfig", "DistillConfig", "Family", "FamilySize",
+    "ModelSize", "NgramSize", "Preset", "RecurrentSize", "RunConfig", "StrictModel", "TeacherSize",
+    "TeacherSourceConfig", "TrainConfig", "apply_overrides", "config_from_dict", "family_of", "field_description",
+    "field_reference", "get_path", "load_config", "param_count", "parse_size", "parse_value", "preset_size",
+    "presets_for", "stored_config", "switched_recipe",
 ]

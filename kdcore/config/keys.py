@@ -61,6 +61,13 @@ def teacher_material(config: RunConfig) -> dict[str, Any]:
     if d.validate_on == "test":
         material["data"]["test_limit"] = d.test_limit
     material.update(dataset_material(config))
+    source = config.teacher_source
+    if source.kind != "trained":  # only then: the keys of teachers trained here stay valid
+        material["source"] = {"kind": source.kind, "file": file_identity(source.file),
+                              "test_file": file_identity(source.test_file), "input": source.input,
+                              "output": source.output, "id_column": source.id_column,
+                              "members": [file_identity(m) if m.endswith(".keras") else m for m in source.members],
+                              "combine": source.combine}
     if t.teacher_optimizer != "adam":  # only then: the keys of teachers cached before the field stay valid
         material["train"]["optimizer"] = t.teacher_optimizer
     return material

@@ -102,8 +102,11 @@ def _assign(raw: dict[str, Any], parts: list[str], value: Any) -> None:
 
 
 def _text_value(path: str, text: str) -> str | None:
-    """A text field's value as typed; empty means unset (None), but a run's name is never None."""
-    return text.strip() or ("" if path == "name" else None)
+    """A text field's value as typed; empty (or YAML's ``null``/``~``) means unset, but a run's name is never None."""
+    value = text.strip()
+    if path != "name" and value.lower() in ("", "null", "none", "~"):
+        return None
+    return value
 
 
 def parse_value(text: str) -> Any:

@@ -27,6 +27,7 @@ from kdcore.config.families import (
 )
 from kdcore.config.keys import digest, scratch_material, teacher_material
 from kdcore.config.recipes import with_recipe
+from kdcore.config.teacher_source import TeacherSourceConfig
 from kdcore.paths import validate_run_id
 
 #: float32 weights plus Adam's two moments: what training a parameter holds in memory, at least.
@@ -204,6 +205,7 @@ class RunConfig(StrictModel):
     teacher_from: str | None = Field(
         None, description="Reuse the teacher of this earlier run id instead of training one."
     )
+    teacher_source: TeacherSourceConfig = TeacherSourceConfig()
 
     @field_validator("teacher_from", mode="before")
     @classmethod
@@ -227,6 +229,18 @@ class RunConfig(StrictModel):
                              "distill.augment_window or distill.augment_mask is above 0 and the teacher reads longer "
                              "reviews: the teacher labels the very tokens the student is shown. For the teacher's own "
                              "view, set both augmentation chances to 0")
+        return self
+
+    @model_validator(mode="after")
+    def _source_fits(self) -> RunConfig:
+        source = self.teacher_source
+        if source.kind != "trained" and self.teacher_from:
+            raise ValueError(f"teacher_from reuses a trained teacher; teacher_source.kind is {source.kind!r}. "
+                             "Choose one: empty teacher_from, or teacher_source.kind 'trained'")
+        if not source.runs_here and self.distill.augmented:
+            raise ValueError(f"distill.augment_window and distill.augment_mask need a teacher that labels each "
+                             f"altered batch as the student trains; a teacher given as {source.kind} has fixed "
+                             "outputs only. Set both to 0, or use a trained or .keras teacher")
         return self
 
     def augmentation(self) -> tuple[float, float]:

@@ -11,5 +11,7 @@ process (or a CLI ``run`` in the foreground), never in the dashboard's.
 - ``models``, ``distill``, ``training``, ``augment``, ``optimizers``, ``data``: the parts.
 - ``text``, ``text_export``: a registered dataset's texts as ids (a vocabulary fitted on its
   training split), and the raw-text student (``student_text.keras``) a run on one exports.
+- ``teacher_sources``, ``teacher_check``: a teacher from elsewhere (an uploaded ``.keras``, soft
+  labels, an ensemble) and the check of a teacher file before a run is queued.
 - ``device``, ``files``, ``run_files``: the device, atomic writes, a run's own files.
 """

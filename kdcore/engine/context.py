@@ -108,6 +108,26 @@ class RunContext:
         checkpoint.clear_weights()
         self.reporter.report(arm_end_event(arm, state))
 
+    def record_given(self, arm: str, splits: Splits, test_logits: np.ndarray | None, size_params: int | None,
+                     file_bytes: int | None) -> None:
+        """Record an arm that was not trained here (a teacher given as a model, soft labels or an ensemble).
+
+        Its test figures come from its logits on the test rows (None: no test outputs, so no test
+        accuracy); it has no history, and the arm-end event tells the Live page it is done.
+        """
+        result = ArmResult(params=size_params, file_bytes=file_bytes, epochs_trained=0).to_dict()
+        metrics: dict[str, float] = {}
+        if test_logits is not None:
+            scored = score_logits(test_logits, splits.y_test)
+            classes = classes_on_test(splits, scored.predicted)
+            result.update(test_accuracy=scored.accuracy, test_loss=scored.loss, macro_f1=classes.macro_f1,
+                          per_class=classes.per_class, confusion=classes.confusion)
+            self.test_correct[arm] = [bool(v) for v in scored.correct]
+            metrics = {"test_accuracy": scored.accuracy, "test_loss": scored.loss}
+        self.results[arm] = result
+        self.histories[arm] = []
+        self.reporter.report(ProgressEvent("arm_end", arm, 0, 0, 0, 0, metrics))
+
     def record(self, arm: str, state: ArmState) -> None:
         assert state.result is not None
         result = dict(state.result)
@@ -173,6 +193,12 @@ def score_test_set(model: keras.Model, x: Any, y: Any, batch_size: int) -> Score
     """
     logits = np.asarray(keras.ops.convert_to_numpy(model.predict(x, batch_size=batch_size, verbose=0)),
                         dtype=np.float64)
+    return score_logits(logits, y)
+
+
+def score_logits(logits: np.ndarray, y: Any) -> ScoredTestSet:
+    """:func:`score_test_set` from logits (or log-probabilities) already computed: a teacher given by its outputs."""
+    logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(y, dtype=np.int64)
     predicted = np.argmax(logits, axis=-1) if len(labels) else np.zeros(0, dtype=np.int64)
     correct = predicted == labels

@@ -65,6 +65,16 @@ class Splits:
     class_names: tuple[str, ...] = ("negative", "positive")
     padding: Padding = "pre"
     vocabulary: list[str] | None = field(default=None, repr=False, compare=False)
+    #: Each training / test row's index in the data's source order (IMDB: ``load_data``'s x_train / x_test,
+    #: before limits and the validation hold-out; a registered dataset: its ``split == "train"`` / ``"test"``
+    #: rows in ``rows.parquet`` order): what maps a teacher's outputs given for the source rows to this run's.
+    train_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    test_rows: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: How many training / test rows the source has (what a file of soft labels must hold).
+    source_counts: tuple[int, int] | None = field(default=None, compare=False)
+    #: A registered dataset's raw texts of the training / test rows (a teacher that reads strings); None for IMDB.
+    texts_train: list[str] | None = field(default=None, repr=False, compare=False)
+    texts_test: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def validation(self) -> tuple[np.ndarray, np.ndarray]:
@@ -333,10 +343,14 @@ def load_split_views(config: DataConfig, seed: int, maxlens: Iterable[int],
         x_train, y_train, x_test, y_test = keras_layout(*raw, num_words=config.vocab_size)
     except DataError as e:
         raise DataError(f"{path}: {e}") from None
+    counts = (len(x_train), len(x_test))
+    train_rows, test_rows = np.arange(counts[0]), np.arange(counts[1])
     if config.train_limit:
         x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
+        train_rows = train_rows[: config.train_limit]
     if config.test_limit:
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
+        test_rows = test_rows[: config.test_limit]
     y_train = y_train.astype(np.int32)
     y_test = y_test.astype(np.int32)
     if config.validate_on == "val":
@@ -348,8 +362,10 @@ def load_split_views(config: DataConfig, seed: int, maxlens: Iterable[int],
     for maxlen in maxlens:
         x_train_m, x_test_m = pad(x_train, maxlen), pad(x_test, maxlen)
         if config.validate_on == "test":
-            views[maxlen] = Splits(x_train_m, y_train, x_test_m, y_test, x_test_m, y_test, source=str(path))
+            views[maxlen] = Splits(x_train_m, y_train, x_test_m, y_test, x_test_m, y_test, source=str(path),
+                                   train_rows=train_rows, test_rows=test_rows, source_counts=counts)
         else:
             views[maxlen] = Splits(x_train_m[keep], y_train[keep], x_train_m[held], y_train[held], x_test_m, y_test,
-                                   source=str(path))
+                                   source=str(path), train_rows=train_rows[keep], test_rows=test_rows,
+                                   source_counts=counts)
     return views

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kdcore.config import DataConfig, RunConfig
+from kdcore.config import DataConfig, RunConfig, param_count
 from kdcore.datasets import Manifest
 from kdcore.engine.context import RunContext
 from kdcore.engine.data import Splits, load_split_views
@@ -109,4 +109,16 @@ def _summary(run: RunContext, teacher: Teacher, pairs: Students, splits: Splits,
         teacher_source=teacher.source, teacher_key=config.teacher_key(), scratch_reused=pairs.baselines.reused,
         data=DataCounts(train=len(splits.y_train), val=len(splits.y_val), test=len(splits.y_test),
                         validate_on=config.data.validate_on, source=splits.source),
-        compression=config.compression(), evidence=run.evidence(splits)).to_dict()
+        compression=_compression(config, teacher, splits), evidence=run.evidence(splits)).to_dict()
+
+
+def _compression(config: RunConfig, teacher: Teacher, splits: Splits) -> float | None:
+    """Teacher over student parameters: the config's for a teacher trained here, else the given model's count.
+
+    Soft labels have no model, hence no count: None (shown as a dash).
+    """
+    if config.teacher_source.kind == "trained":
+        return config.compression()
+    if not teacher.params:
+        return None
+    return teacher.params / param_count(config.student, config.data.vocab_size, splits.num_classes)

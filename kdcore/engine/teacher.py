@@ -24,6 +24,7 @@ from kdcore.engine.data import Splits, repad
 from kdcore.engine.distill import teacher_logits
 from kdcore.engine.files import atomic_save_npy, publish_folder
 from kdcore.engine.models import build_classifier, compile_classifier
+from kdcore.engine.teacher_sources import TeacherSourceError, given_teacher, logits_model
 from kdcore.engine.training import ArmCheckpoint, ArmState
 from kdcore.paths import run_dir as run_folder
 from kdcore.paths import teachers_dir
@@ -35,9 +36,13 @@ class Teacher:
 
     def __init__(self, run: RunContext):
         self.run = run
-        #: Where the teacher came from: ``trained``, ``resumed``, ``cache <key>`` or ``run <id>``.
+        #: Where the teacher came from: ``trained``, ``resumed``, ``cache <key>``, ``run <id>``, or a given
+        #: teacher's description (``uploaded model t.keras``, ``soft labels from ...``, ``ensemble of 3: ...``).
         self.source = ""
+        #: The teacher's parameters (the summary's compression); None for soft labels.
+        self.params: int | None = None
         self._model: keras.Model | None = None  # kept only for students it labels on every step
+        self._probabilities = False  # an uploaded model that outputs probabilities: wrapped to logs per step
 
     def soft_targets(self, splits: Splits, student_view: Splits) -> np.ndarray | None:
         """Train, resume or reuse the teacher; return its soft targets on the training rows.
@@ -50,13 +55,15 @@ class Teacher:
         pass over the unaltered rows would be wasted.
         """
         c = self.run.config
+        if c.teacher_source.kind != "trained":
+            return self._given(splits, student_view)
+        self.params = param_count(c.teacher, c.data.vocab_size, splits.num_classes)
         checkpoint = self.run.checkpoint("teacher")
         state = checkpoint.load()
         if state.finished and (self.run.folder / "teacher.keras").exists():
             return self._resumed(state, splits, student_view)
         teacher, state = self._reuse_or_train(checkpoint, splits)
-        self.run.finish("teacher", teacher, state, checkpoint, splits,
-                        param_count(c.teacher, c.data.vocab_size, splits.num_classes))
+        self.run.finish("teacher", teacher, state, checkpoint, splits, self.params)
         fixed_targets = not any(c.augmentation())
         logits = self._targets(teacher, splits, student_view) if fixed_targets else None
         if logits is not None:
@@ -68,10 +75,39 @@ class Teacher:
         return logits
 
     def model(self) -> keras.Model:
-        """The trained teacher, for students whose targets it makes on every step."""
+        """The trained (or uploaded) teacher, for students whose targets it makes on every step."""
         if self._model is None:
             self._model = keras.models.load_model(self.run.folder / "teacher.keras", compile=False, safe_mode=True)
+            if self._probabilities:
+                self._model = logits_model(self._model)
         return self._model
+
+    def _given(self, splits: Splits, student_view: Splits) -> np.ndarray | None:
+        """A teacher not trained here: no training; its outputs on this run's rows, its test result recorded.
+
+        An uploaded ``.keras`` is copied as the run's ``teacher.keras`` (so it is downloaded from the
+        run, reused by ``teacher_from`` or an ensemble, and labels altered batches); soft labels and an
+        ensemble have no single model, hence no ``teacher.keras``. With an augmented transfer set (a
+        ``.keras`` teacher only, the config refuses the others) the model labels each altered batch.
+        """
+        c = self.run.config
+        fixed_targets = not any(c.augmentation())
+        self._phase("targets")
+        given = given_teacher(c, splits, student_view, self.run.home, need_train=fixed_targets, log=self.run.log)
+        if not fixed_targets and given.reads_text:
+            raise TeacherSourceError("distill.augment_window and distill.augment_mask alter token ids, and this "
+                                     "teacher reads raw text; set both to 0, or use a teacher that reads token ids")
+        self.source, self.params, self._probabilities = given.description, given.params, given.probabilities
+        file_bytes = given.file_bytes
+        if c.teacher_source.kind == "keras" and given.model_file is not None:
+            target = self.run.folder / "teacher.keras"
+            shutil.copyfile(given.model_file, target.with_name("teacher.tmp.keras"))
+            target.with_name("teacher.tmp.keras").replace(target)
+            file_bytes = target.stat().st_size
+        self.run.log(f"Teacher: {given.description}; no teacher training in this run.")
+        self.run.record_given("teacher", splits, given.test, self.params, file_bytes)
+        self._model = None
+        return given.train if fixed_targets else None
 
     def _resumed(self, state: ArmState, splits: Splits, student_view: Splits) -> np.ndarray | None:
         """This run finished its teacher before: its result stands; its targets are read back (or made again)."""

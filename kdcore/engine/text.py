@@ -131,9 +131,17 @@ def write_run_vocabulary(run_dir: Path, manifest: Manifest, data: DataConfig, vo
     atomic_write_text(run_dir / RUN_VOCABULARY, json.dumps(vocabulary_record(manifest, data, vocabulary), indent=1))
 
 
+#: The column :func:`_split_rows` adds: each row's index among its split's rows in ``rows.parquet`` order.
+SOURCE_ROW = "_source_row"
+
+
 def _split_rows(rows: pd.DataFrame, name: str, limit: int | None) -> pd.DataFrame:
-    """One stored split in a fixed shuffled order (so a limit samples every class), cut to ``limit`` rows."""
-    part = rows[rows["split"] == name]
+    """One stored split in a fixed shuffled order (so a limit samples every class), cut to ``limit`` rows.
+
+    Each row keeps its index in the split's source order (:data:`SOURCE_ROW`): what a teacher's
+    outputs given for the source rows are matched by.
+    """
+    part = rows[rows["split"] == name].assign(**{SOURCE_ROW: lambda frame: np.arange(len(frame))})
     order = np.random.RandomState(SHUFFLE_SEED).permutation(len(part))
     part = part.iloc[order]
     return part.iloc[:limit] if limit else part
@@ -186,7 +194,10 @@ def registered_views(data: DataConfig, maxlens: Iterable[int], home: Path | None
     if bad:
         raise DataError(f"{where}: labels {bad} are outside the manifest's {manifest.num_classes} classes; "
                         "the dataset's files are damaged, register it again")
+    counts = (int((rows["split"] == "train").sum()), int((rows["split"] == "test").sum()))
     return {length: Splits(ids["train"][:, :length], labels["train"], ids["val"][:, :length], labels["val"],
                            ids["test"][:, :length], labels["test"], source=where, num_classes=manifest.num_classes,
-                           class_names=tuple(manifest.classes), padding="post", vocabulary=vocabulary)
+                           class_names=tuple(manifest.classes), padding="post", vocabulary=vocabulary,
+                           train_rows=train[SOURCE_ROW].to_numpy(), test_rows=test[SOURCE_ROW].to_numpy(),
+                           source_counts=counts, texts_train=train["text"].tolist(), texts_test=test["text"].tolist())
             for length in lengths}

@@ -130,7 +130,7 @@ def add_comparisons(arms: dict[str, dict[str, Any]],
 
 def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_seconds: float, teacher_source: str,
                   teacher_key: str, scratch_reused: Iterable[str], data: DataCounts,
-                  compression: float, evidence: RunEvidence | None = None) -> RunSummary:
+                  compression: float | None, evidence: RunEvidence | None = None) -> RunSummary:
     """The whole summary of a run from its arms' results: comparisons, intervals, seed statistics, verdict.
 
     ``arms`` is not changed; :meth:`RunSummary.to_dict` gives what ``summary.json`` holds.

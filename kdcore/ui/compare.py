@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 #: Sections in the order a reader looks for them; "" holds the top-level fields (name, teacher_from).
 SECTIONS: dict[str, str] = {"": "Run", "data": "Data", "teacher": "Teacher", "student": "Student",
-                            "distill": "Distillation", "train": "Training"}
+                            "teacher_source": "Teacher source", "distill": "Distillation", "train": "Training"}
 #: The epoch metrics the overlay offers first, in this order; any other recorded one follows, by name.
 METRIC_ORDER = ("val_accuracy", "val_loss", "accuracy", "loss", "hard_loss", "distill_loss")
 #: Fields that label a run rather than set it up: never "changed from the default" (there is none).

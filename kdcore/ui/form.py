@@ -29,6 +29,7 @@ from kdcore.config import (
     presets_for,
     switched_recipe,
 )
+from kdcore.config.teacher_source import MODEL_SOURCES
 
 #: Prefix of every New-run widget key; the rest of the key is the config field's dotted path,
 #: so a validation problem (``student.lstm_units: ...``) maps straight back to its widget.
@@ -76,9 +77,24 @@ FIELD_LABELS: dict[str, str] = {
     "train.jit_compile": "XLA compile",
     "train.eval_batch_size": "Evaluation batch size",
     "teacher_from": "Reuse teacher from",
+    "teacher_source.kind": "Teacher source",
+    "teacher_source.file": "Teacher file",
+    "teacher_source.test_file": "Soft labels · test-set file",
+    "teacher_source.input": "Teacher · reads",
+    "teacher_source.output": "Teacher · outputs are",
+    "teacher_source.id_column": "Soft labels · id column",
+    "teacher_source.members": "Ensemble members",
+    "teacher_source.combine": "Ensemble · combine",
 }
 #: Fields where an empty widget means "not set" (None) rather than an empty string.
-_EMPTY_IS_NONE = {"data.path", "teacher_from"}
+_EMPTY_IS_NONE = {"data.path", "teacher_from", "teacher_source.file", "teacher_source.test_file",
+                  "teacher_source.id_column"}
+#: The teacher-source fields each kind uses; the others stay in the form (for switching back) but are not submitted.
+SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
+    "trained": (), "keras": ("file", "input", "output"), "soft_labels": ("file", "test_file", "id_column", "output"),
+    "ensemble": ("members", "combine")}
+#: A list-valued field the form edits as a list (a multiselect), not as ``3, 4, 5`` text.
+_LIST_WIDGETS = {"teacher_source.members"}
 #: Size fields of each family, in the order the form shows them (the family itself excluded).
 FAMILY_FIELDS: dict[str, tuple[str, ...]] = {name: tuple(entry.form_fields) for name, entry in FAMILIES.items()}
 SIZE_FIELDS = FAMILY_FIELDS[DEFAULT_FAMILY]
@@ -226,8 +242,23 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
             value = LATER_FIELDS[path] if path in LATER_FIELDS else get_path(defaults, path)
         if path in _EMPTY_IS_NONE and value is None:
             value = ""  # not None: a selectbox holding None shows Streamlit's "Choose an option" placeholder
-        values[form_key(path)] = _widget_value(value)
+        values[form_key(path)] = list(value or []) if path in _LIST_WIDGETS else _widget_value(value)
     return values
+
+
+def _runs_here(values: Mapping[str, Any]) -> bool:
+    """Whether the form's teacher source is a model in the worker, which can label augmented batches."""
+    return (values.get(form_key("teacher_source.kind")) or "trained") in MODEL_SOURCES
+
+
+def _submitted(path: str, values: Mapping[str, Any]) -> bool:
+    """Whether a teacher-source field (or ``teacher_from``) belongs in the config for the kind the form shows."""
+    kind = values.get(form_key("teacher_source.kind")) or "trained"
+    if path == "teacher_from":
+        return kind == "trained"  # an uploaded, soft-label or ensemble teacher is not an earlier run's own
+    if path.startswith("teacher_source.") and path != "teacher_source.kind":
+        return path.removeprefix("teacher_source.") in SOURCE_FIELDS.get(kind, ())
+    return True
 
 
 def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,7 +272,11 @@ def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
             continue  # another family's field, kept in the form for switching back
         if registered and path == "data.path":
             continue  # IMDB's npz file: hidden (and kept for switching back) while a registered dataset is picked
+        if not _submitted(path, values):
+            continue
         value = values.get(form_key(path))
+        if path.startswith("distill.augment_") and not _runs_here(values):
+            value = 0.0  # off, said explicitly (unset, the family's recipe would fill it in): nothing labels it
         if path in _EMPTY_IS_NONE and (value is None or (isinstance(value, str) and not value.strip())):
             value = None
         elif isinstance(value, str) and path != "name":
@@ -260,6 +295,8 @@ def _split_problem(problem: str) -> tuple[str | None, str]:
     named, _, said = rest.partition(" ")
     if path == "config" and named in FIELD_LABELS:  # a rule across fields that starts with the one to change
         path, rest = named, said
+    elif path not in FIELD_LABELS and named.rstrip(":").startswith(f"{path}.") and named.rstrip(":") in FIELD_LABELS:
+        path, rest = named.rstrip(":"), said  # a section's rule about one of its fields: under that field
     return (path if sep else None), (rest if sep else problem)
 
 

@@ -265,3 +265,25 @@ def _seed_line(role: str, stats: SeedStats) -> str:
     n = len(stats.values)
     return (f"{arm_label(role)}: {fmt_pct(stats.mean, 2)} ± {fmt_pct(stats.std, 2)} "
             f"test accuracy over {n} seed{'s' * (n != 1)}")
+
+
+# -- where the teacher came from -----------------------------------------------------------
+
+
+_SOURCE_WORDS = {"keras": "an uploaded .keras model", "soft_labels": "soft labels", "ensemble": "an ensemble"}
+
+
+def teacher_source_line(summary: RunSummary, config: dict[str, Any] | None) -> str | None:
+    """Where a run's teacher came from, for a teacher not trained here (None for one trained or reused here).
+
+    Why a line of its own: a teacher given as soft labels without test outputs has no test
+    accuracy, and the results table's dash in its place needs the reason beside it.
+    """
+    kind = ((config or {}).get("teacher_source") or {}).get("kind", "trained")
+    if kind == "trained":
+        return None
+    text = summary.teacher_source or _SOURCE_WORDS.get(kind, kind)
+    line = f"Teacher: {text}"
+    if summary.arm("teacher").test_accuracy is None and "no test accuracy" not in text:
+        line += " (no test outputs were given, so the teacher has no test accuracy)"
+    return line

@@ -221,3 +221,13 @@ def test_apply_overrides__a_dataset_id_of_digits_stays_text():
     # then both stay as typed
     assert config.data.dataset == dataset_id, f"the id kept its digits: {config.data.dataset!r}"
     assert config.name == "2024", f"the name stays text: {config.name!r}"
+
+
+def test_apply_overrides__null_still_unsets_a_text_field():
+    # given a config with a data file, as a form or an earlier --set gave it
+    config = apply_overrides(RunConfig(), ["data.path=/somewhere/imdb.npz"])
+    # when it is unset the YAML way, and the run is named "null" on purpose
+    config = apply_overrides(config, ["data.path=null", "name=null"])
+    # then the path is unset and the name is the word
+    assert config.data.path is None, f"null unsets data.path: {config.data.path!r}"
+    assert config.name == "null", f"a name is text: {config.name!r}"

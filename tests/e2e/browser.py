@@ -7,6 +7,8 @@ rerun start after a keystroke.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
@@ -65,3 +67,15 @@ ARMS_DRAWN = """
   return arms.every(a => drawn.has(a));
 }
 """
+
+
+def poll(check: Callable[[], object], timeout: float, interval: float = 0.25, what: str = "condition") -> object:
+    """Call ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)

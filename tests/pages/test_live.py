@@ -204,8 +204,8 @@ def test_live__shows_the_runs_settings_with_its_changes_marked(kd_home: Path, fi
     panel = panels[0]
     assert "changed" in panel.label, f"the label counts the changes: {panel.label}"
     tabs = [t.label for t in panel.tabs]
-    assert [t.split(" ")[0] for t in tabs[:6]] == ["Run", "Data", "Teacher", "Student", "Distillation",
-                                                   "Training"], f"grouped by section: {tabs}"
+    assert [t.split(" · ")[0] for t in tabs[:7]] == ["Run", "Data", "Teacher", "Student", "Teacher source",
+                                                     "Distillation", "Training"], f"grouped by section: {tabs}"
     rows = pd.concat([frame.value for frame in panel.dataframe]).set_index("Field")
     assert rows.loc["distill.alpha", "Value"] == "0.5" and rows.loc["distill.alpha", "Changed"], \
         f"alpha 0.5 is marked as changed: {rows.loc['distill.alpha']}"

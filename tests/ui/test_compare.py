@@ -39,7 +39,8 @@ def test_config_sections__group_by_section_and_mark_changed_values() -> None:
     # when its panel rows are made
     sections = compare.config_sections(config)
     # then the sections come in reading order, each row says its value, the default, and whether it changed
-    assert list(sections) == ["Run", "Data", "Teacher", "Student", "Distillation", "Training"], f"{list(sections)}"
+    assert list(sections) == ["Run", "Data", "Teacher", "Student", "Teacher source", "Distillation",
+                              "Training"], f"{list(sections)}"
     train = sections["Training"].set_index("Field")
     assert (train.loc["train.epochs", "Value"], train.loc["train.epochs", "Default"]) == ("7", "3"), f"{train}"
     assert train.loc["train.epochs", "Changed"] and not train.loc["train.seed", "Changed"], "only edits are marked"
