@@ -9,9 +9,13 @@ at ``<home>/datasets/<id>/vocab/<key>.json`` and reused by every later run of th
 folder gets a copy (``vocabulary.json``) that also names the data by hash, so the run says
 exactly what it read.
 
-Texts are post-padded and truncated to their first ``L`` tokens (``output_sequence_length``),
-as ``TextVectorization`` does in the raw-text model a user downloads
-(:mod:`kdcore.engine.text_export`): the student then reads the same ids in training and in use.
+Texts keep their last ``L`` tokens and are padded in front, as Keras' IMDB does (the end of a
+review often carries its verdict: reading the first 200 tokens instead cost the notebook-size
+student about 3 points on IMDB's CSV, ``bench/results/datasets-paths.md``). ``TextVectorization``
+itself pads at the end and keeps the first tokens, so :func:`keep_last` moves each row's last
+``L`` ids to the right edge, in ``keras.ops``: the raw-text model a user downloads
+(:mod:`kdcore.engine.text_export`) applies the very same function, so the student reads the same
+ids in training and in use.
 Row order: each split is shuffled with a fixed seed before ``train_limit`` / ``test_limit``
 cut it, so a limit keeps a sample of every class even when the file is sorted by label.
 """
@@ -31,7 +35,7 @@ from keras import layers, ops
 from kdcore.config import DataConfig
 from kdcore.config.keys import digest
 from kdcore.datasets import DatasetError, Manifest, get_manifest, load_rows
-from kdcore.engine.data import SHUFFLE_SEED, DataError, Splits
+from kdcore.engine.data import SHUFFLE_SEED, DataError, Splits, repad
 from kdcore.engine.files import atomic_write_text
 from kdcore.paths import home_dir
 
@@ -64,34 +68,49 @@ def fit_vocabulary(texts: Sequence[str], data: DataConfig) -> list[str]:
 
 
 def vectorise(texts: Sequence[str], data: DataConfig, vocabulary: Sequence[str], length: int) -> np.ndarray:
-    """``texts`` as an int32 matrix of ``length`` ids per row: post-padded with 0, the first ``length`` tokens kept.
+    """``texts`` as an int32 matrix of ``length`` ids per row: the last ``length`` tokens, padded with 0 in front.
 
     A text with no token at all (empty, or only punctuation once standardised) reads as one
     unknown word (:func:`never_empty`).
     """
-    layer = vectorizer(data, vocabulary, length)
+    layer = vectorizer(data, vocabulary)
     out = np.zeros((len(texts), length), dtype=np.int32)
     items = list(texts)
     for start in range(0, len(items), VECTORISE_BATCH):
         batch = tf.constant(items[start:start + VECTORISE_BATCH], dtype=tf.string)
-        out[start:start + len(batch)] = np.asarray(layer(batch), dtype=np.int32)
-    out[~out.any(axis=1), 0] = OOV_ID
+        ids = never_empty(keep_last(layer(batch), length))
+        out[start:start + len(batch)] = np.asarray(ops.convert_to_numpy(ids), dtype=np.int32)
     return out
 
 
-def never_empty(tokens: Any) -> Any:
-    """The ids with a row of padding only turned into one OOV id: the same as :func:`vectorise`, in Keras ops.
+def keep_last(tokens: Any, length: int) -> Any:
+    """Post-padded ids of any width (``TextVectorization``'s) as ``length`` columns: each row's last ``length``
+    ids, padded with 0 in front (Keras' ``pad_sequences`` default), in ``keras.ops`` so a saved model keeps it.
 
-    Why: a row that is all padding is fully masked, and the n-gram family's masked average then
-    divides 0 by 0 (NaN logits, which poison the whole batch's loss), while on a GPU cuDNN's
-    masked LSTM refuses it outright. One unknown word is what an empty text is to a model. The
-    raw-text model (:mod:`kdcore.engine.text_export`) applies this after its ``TextVectorization``,
-    so it reads exactly the ids the student was trained on; plain ``keras.ops``, so it still loads
-    in safe mode without kdcore.
+    Ids are contiguous from the left (0 is padding only), so a row's ``n`` ids sit in columns
+    ``0..n-1``, and output column ``j`` takes input column ``n - length + j`` where that is >= 0.
+    A zero column is appended first, so a batch of empty texts (width 0) still has one to read.
     """
-    empty = ops.all(ops.equal(tokens, 0), axis=1, keepdims=True)
-    first = ops.equal(ops.cumsum(ops.ones_like(tokens), axis=1), 1)
-    return ops.where(ops.logical_and(empty, first), ops.ones_like(tokens) * OOV_ID, tokens)
+    tokens = ops.cast(tokens, "int32")
+    tokens = ops.concatenate([tokens, ops.zeros_like(tokens[:, :1])], axis=1)
+    counts = ops.sum(ops.cast(ops.not_equal(tokens, PAD_ID), "int32"), axis=1, keepdims=True)
+    positions = ops.expand_dims(ops.arange(length, dtype="int32"), 0) + counts - length
+    picked = ops.take_along_axis(tokens, ops.maximum(positions, 0), axis=1)
+    return ops.where(positions >= 0, picked, ops.zeros_like(picked))
+
+
+def never_empty(tokens: Any) -> Any:
+    """The ids with a row of padding only turned into one OOV id in the last column, in Keras ops.
+
+    Why: a row that is all padding is, to the n-gram family's masked average, 0 divided by 0
+    (NaN logits, which poison the whole batch's loss), and cuDNN's masked LSTM refuses it on a
+    GPU. One unknown word is what an empty text is to a model. :func:`vectorise` and the raw-text
+    model (:mod:`kdcore.engine.text_export`) both apply this after :func:`keep_last`, so they
+    give the same ids; plain ``keras.ops``, so a saved model still loads in safe mode without kdcore.
+    """
+    empty = ops.all(ops.equal(tokens, PAD_ID), axis=1, keepdims=True)
+    last = ops.equal(ops.cumsum(ops.ones_like(tokens), axis=1), ops.shape(tokens)[1])
+    return ops.where(ops.logical_and(empty, last), ops.ones_like(tokens) * OOV_ID, tokens)
 
 
 def vocabulary_record(manifest: Manifest, data: DataConfig, vocabulary: Sequence[str]) -> dict[str, Any]:
@@ -167,8 +186,8 @@ def registered_views(data: DataConfig, maxlens: Iterable[int], home: Path | None
     """Train / validation / test ids of a registered dataset at each length, row ``i`` the same text in every view.
 
     The splits are those stored with the dataset; ``validate_on=test`` validates on the test
-    split, as for IMDB. Texts are vectorised once at the widest length: the first ``L`` columns
-    of a post-padded matrix are exactly its view at length ``L``.
+    split, as for IMDB. Texts are vectorised once at the widest length: the last ``L`` columns
+    of a pre-padded matrix are exactly its view at length ``L`` (as :func:`~kdcore.engine.data.repad` cuts).
     """
     home, lengths = home_dir(home), sorted(set(maxlens))
     manifest, rows = _dataset(home, data)
@@ -195,9 +214,9 @@ def registered_views(data: DataConfig, maxlens: Iterable[int], home: Path | None
         raise DataError(f"{where}: labels {bad} are outside the manifest's {manifest.num_classes} classes; "
                         "the dataset's files are damaged, register it again")
     counts = (int((rows["split"] == "train").sum()), int((rows["split"] == "test").sum()))
-    return {length: Splits(ids["train"][:, :length], labels["train"], ids["val"][:, :length], labels["val"],
-                           ids["test"][:, :length], labels["test"], source=where, num_classes=manifest.num_classes,
-                           class_names=tuple(manifest.classes), padding="post", vocabulary=vocabulary,
+    return {length: Splits(repad(ids["train"], length), labels["train"], repad(ids["val"], length), labels["val"],
+                           repad(ids["test"], length), labels["test"], source=where, num_classes=manifest.num_classes,
+                           class_names=tuple(manifest.classes), padding="pre", vocabulary=vocabulary,
                            train_rows=train[SOURCE_ROW].to_numpy(), test_rows=test[SOURCE_ROW].to_numpy(),
                            source_counts=counts, texts_train=train["text"].tolist(), texts_test=test["text"].tolist())
             for length in lengths}

@@ -3,7 +3,7 @@
 Why a second download: ``student.keras`` takes token ids, and the ids are those of a vocabulary
 fitted on the run's training split, so a user would have to rebuild the exact vectorizer to
 use it. Here the fitted vocabulary, the standardisation, the split and the student's padding
-(post, its ``maxlen`` first tokens) sit inside the model, followed by the student and a softmax:
+(its last ``maxlen`` tokens, padded in front) sit inside the model, followed by the student and a softmax:
 strings in, class probabilities out. Built from Keras' own layers only, so it loads with plain
 ``keras.models.load_model`` (safe mode) in a process without kdcore. ``student_text.json`` says
 which column is which class, how to load and call it, and which data it was trained on, by hash.
@@ -21,7 +21,7 @@ from keras import layers
 from kdcore.config import DataConfig
 from kdcore.datasets import Manifest
 from kdcore.engine.files import atomic_write_text, save_deployable
-from kdcore.engine.text import never_empty, vectorizer
+from kdcore.engine.text import keep_last, never_empty, vectorizer
 
 TEXT_MODEL = "student_text.keras"
 TEXT_SIDECAR = "student_text.json"
@@ -40,7 +40,7 @@ def text_student(student: keras.Model, data: DataConfig, vocabulary: list[str]) 
     An empty text becomes one OOV id, as in training (:func:`~kdcore.engine.text.never_empty`).
     """
     texts = keras.Input(shape=(1,), dtype="string", name="text")
-    tokens = never_empty(vectorizer(data, vocabulary, data.maxlen)(texts))
+    tokens = never_empty(keep_last(vectorizer(data, vocabulary)(texts), data.maxlen))
     probabilities = layers.Activation("softmax", dtype="float32", name="probabilities")(student(tokens))
     return keras.Model(texts, probabilities, name="student_text")
 
@@ -52,7 +52,7 @@ def sidecar(manifest: Manifest, data: DataConfig, vocabulary: list[str]) -> dict
         "classes": list(manifest.classes),
         "output": "class probabilities (softmax), one column per class in the order of 'classes'",
         "input": "raw text strings, one per row (shape (n, 1) or (n,)); the model standardises, splits and pads",
-        "maxlen": data.maxlen, "padding": "post (the first maxlen tokens are read)",
+        "maxlen": data.maxlen, "padding": "pre (the last maxlen tokens are read, padded in front)",
         "vocab_size": data.vocab_size, "vocabulary_tokens": len(vocabulary),
         "standardize": data.standardize, "split": data.split,
         "dataset": {"id": manifest.id, "name": manifest.name, "source_name": manifest.source_name,

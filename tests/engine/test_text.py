@@ -1,4 +1,4 @@
-"""A registered dataset's texts as ids: the vocabulary (fitted on train only, cached), the views, post padding."""
+"""A registered dataset's texts as ids: the vocabulary (fitted on train only, cached), the views, the padding."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kdcore.engine.text import (
     PAD_ID,
     cached_vocabulary,
     fit_vocabulary,
+    keep_last,
     never_empty,
     registered_views,
     vectorise,
@@ -84,15 +85,15 @@ def test_repad__unknown_padding_is_refused():
 # ----------------------------------------------------------------------------- vectorising
 
 
-def test_vectorise__post_pads_and_keeps_the_first_tokens():
+def test_vectorise__pre_pads_and_keeps_the_last_tokens():
     # given a vocabulary fitted on two texts
     data = data_config("0" * 16, maxlen=3)
     vocabulary = fit_vocabulary(["Good film, good fun!", "bad film"], data)
     # when a long and a short text are vectorised at length 3
     ids = vectorise(["good FILM good fun bad", "unseen"], data, vocabulary, 3)
-    # then the long one keeps its first three tokens, the short one is padded after, an unknown word is OOV
-    good, film = vocabulary.index("good"), vocabulary.index("film")
-    np.testing.assert_array_equal(ids, [[good, film, good], [OOV_ID, PAD_ID, PAD_ID]], err_msg="post, first tokens")
+    # then the long one keeps its last three tokens (as Keras' IMDB), the short one is padded in front, OOV unknown
+    good, fun, bad = vocabulary.index("good"), vocabulary.index("fun"), vocabulary.index("bad")
+    np.testing.assert_array_equal(ids, [[good, fun, bad], [PAD_ID, PAD_ID, OOV_ID]], err_msg="pre, last tokens")
     assert ids.dtype == np.int32, "int32 ids, as the models' inputs"
 
 
@@ -102,14 +103,25 @@ def test_vectorise__a_text_without_tokens_reads_as_one_unknown_word():
     vocabulary = fit_vocabulary(["good film"], data)
     ids = vectorise(["", "?!", "   ", "good"], data, vocabulary, 4)
     # then each is one OOV id, never a row of padding only (fully masked: NaN in a masked average, refused by cuDNN)
-    np.testing.assert_array_equal(ids[:3], [[OOV_ID, 0, 0, 0]] * 3, err_msg="an empty text is one unknown word")
-    assert ids[3, 0] == vocabulary.index("good"), "a text with tokens is left as it is"
+    np.testing.assert_array_equal(ids[:3], [[0, 0, 0, OOV_ID]] * 3, err_msg="an empty text is one unknown word")
+    assert ids[3, -1] == vocabulary.index("good"), "a text with tokens is left as it is"
 
 
 def test_never_empty__is_vectorises_rule_in_keras_ops():
-    tokens = np.array([[0, 0, 0], [4, 5, 0], [0, 0, 0]], dtype=np.int64)
+    tokens = np.array([[0, 0, 0], [0, 4, 5], [0, 0, 0]], dtype=np.int64)
     out = np.asarray(never_empty(tokens))
-    np.testing.assert_array_equal(out, [[OOV_ID, 0, 0], [4, 5, 0], [OOV_ID, 0, 0]], err_msg="vectorise's rule")
+    np.testing.assert_array_equal(out, [[0, 0, OOV_ID], [0, 4, 5], [0, 0, OOV_ID]], err_msg="vectorise's rule")
+
+
+def test_keep_last__moves_each_rows_last_ids_to_the_right_edge():
+    # given TextVectorization's output: ids from the left, zeros after, rows of 0, 2 and 5 ids
+    tokens = np.array([[0, 0, 0, 0, 0], [7, 8, 0, 0, 0], [1, 2, 3, 4, 5]], dtype=np.int64)
+    # when 3 columns are kept
+    out = np.asarray(keep_last(tokens, 3))
+    # then each row holds its last 3 ids, padded in front (Keras' pad_sequences default)
+    np.testing.assert_array_equal(out, [[0, 0, 0], [0, 7, 8], [3, 4, 5]], err_msg="pre padding, last ids")
+    wide = np.asarray(keep_last(tokens[:, :2], 4))
+    np.testing.assert_array_equal(wide, [[0, 0, 0, 0], [0, 0, 7, 8], [0, 0, 1, 2]], err_msg="wider than the input")
 
 
 def test_fit_vocabulary__standardize_none_keeps_case_and_punctuation():
@@ -141,15 +153,15 @@ def test_registered_views__splits_classes_and_padding(kd_home: Path, small_datas
     splits = registered_views(data_config(small_dataset, validate_on="val"), [8], kd_home)[8]
     assert (len(splits.y_train), len(splits.y_val), len(splits.y_test)) == (30, 9, 12), "the stored splits"
     assert splits.num_classes == 3 and splits.class_names == ("cats", "dogs", "fish"), "sorted label values"
-    assert splits.padding == "post", "TextVectorization's padding"
+    assert splits.padding == "pre", "padded in front, as Keras' IMDB"
     assert set(np.unique(splits.y_train)) == {0, 1, 2}, "labels index the classes"
     assert splits.x_train.shape == (30, 8) and splits.x_train.dtype == np.int32, "int32 ids at maxlen"
 
 
 def test_registered_views__every_view_holds_the_same_rows(kd_home: Path, small_dataset: str):
     views = registered_views(data_config(small_dataset, maxlen=4, validate_on="val"), [4, 10], kd_home)
-    np.testing.assert_array_equal(views[10].x_train[:, :4], views[4].x_train, err_msg="narrow = first columns")
-    np.testing.assert_array_equal(repad(views[4].x_test, 10, "post")[:, :4], views[4].x_test)
+    np.testing.assert_array_equal(views[10].x_train[:, -4:], views[4].x_train, err_msg="narrow = last columns")
+    np.testing.assert_array_equal(repad(views[4].x_test, 10)[:, -4:], views[4].x_test)
     np.testing.assert_array_equal(views[10].y_train, views[4].y_train, err_msg="row i is the same text")
 
 
@@ -202,7 +214,7 @@ def test_cached_vocabulary__damaged_file_is_fitted_again(kd_home: Path, small_da
 
 def test_load_split_views__registered_dataset_goes_through_the_registry(kd_home: Path, small_dataset: str):
     views = load_split_views(data_config(small_dataset, validate_on="val"), 0, [8])
-    assert views[8].num_classes == 3 and views[8].padding == "post", "home from $KDCORE_HOME when not given"
+    assert views[8].num_classes == 3 and views[8].padding == "pre", "home from $KDCORE_HOME when not given"
 
 
 def test_registered_views__unknown_dataset_names_the_field(kd_home: Path):
