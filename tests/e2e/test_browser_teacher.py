@@ -48,6 +48,21 @@ def earlier_run(home: Path, imdb: Path) -> str:
     return run_id
 
 
+def upload_teacher(page: Page, teacher_file: Path) -> None:
+    """Upload the file until the app has saved it (it fills the teacher-file field with the saved path); an
+    upload that lands while a rerun is pending can be dropped, as a click can."""
+    field = page.locator(f"{key('form.teacher_source.file')} input")
+    for _ in range(3):
+        page.locator(f"{key('teacher_source.upload.keras')} input[type='file']").set_input_files(str(teacher_file))
+        wait_idle(page, timeout=60_000)
+        try:
+            expect(field).to_have_value(re.compile(r"teacher\.keras$"), timeout=20_000)
+            return
+        except AssertionError:
+            continue
+    expect(field).to_have_value(re.compile(r"teacher\.keras$"))
+
+
 def test_a_teacher_downloaded_from_an_earlier_run_is_uploaded_and_distilled_from(
         page: Page, kd_app_server, shared_imdb: Path, screenshots: Path, tmp_path: Path) -> None:
     # given an earlier run (queued once the app, and so its worker, is up), downloaded as run.zip
@@ -77,11 +92,12 @@ def test_a_teacher_downloaded_from_an_earlier_run_is_uploaded_and_distilled_from
     choose(page, "preset.student", "Tiny (for tests)")
     fill(page, "form.train.epochs", 1)
     choose(page, "form.teacher_source.kind", "An uploaded .keras model")
-    page.locator(f"{key('teacher_source.upload.keras')} input[type='file']").set_input_files(str(teacher_file))
-    wait_idle(page, timeout=60_000)
+    upload_teacher(page, teacher_file)
     fill(page, "form.data.teacher_maxlen", MAXLEN)  # the earlier teacher reads the student's 50 tokens
     page.wait_for_timeout(500)
-    page.get_by_role("button", name="Check teacher").last.click()  # the worker-side check, in a subprocess
+    check = page.get_by_role("button", name="Check teacher").last
+    expect(check).to_be_enabled(timeout=60_000)
+    check.click()  # the worker-side check, in a subprocess
     expect(page.get_by_text(re.compile(r"reads token ids of length 50")).first).to_be_visible(timeout=180_000)
     wait_idle(page, timeout=60_000)
     page.screenshot(path=str(screenshots / "new_run_own_teacher.png"), full_page=True)
