@@ -20,6 +20,7 @@ pages = {
                        default=True),
     "live": st.Page("pages/live.py", title="Live run", icon=":material/monitoring:", url_path="live"),
     "runs": st.Page("pages/runs.py", title="Runs", icon=":material/table_rows:", url_path="runs"),
+    "sweeps": st.Page("pages/sweeps.py", title="Sweeps", icon=":material/grid_view:", url_path="sweeps"),
     "download": st.Page("pages/download.py", title="Download", icon=":material/download:", url_path="download"),
     "datasets": st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:", url_path="datasets"),
 }

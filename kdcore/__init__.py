@@ -17,7 +17,26 @@ from kdcore.config import ConfigError, RunConfig, apply_overrides, config_from_d
 from kdcore.paths import home_dir, run_dir
 
 __all__ = ["ConfigError", "RunConfig", "apply_overrides", "config_from_dict", "load_config", "home_dir", "run_dir",
-           "run_experiment"]
+           "run_experiment", "sweep"]
+
+
+def sweep(grid: dict[str, list[Any]], base: RunConfig | dict[str, Any] | None = None, *, name: str = "",
+          sample: int | None = None, seed: int = 0, halving: dict[str, Any] | None = None,
+          home: str | None = None) -> str:
+    """Queue a sweep (every point validated first; ConfigError names a bad field) and return its id.
+
+        >>> sweep_id = sweep({"distill.alpha": [0.1, 0.5], "distill.temperature": [2, 5]},
+        ...                  base={"student": "tiny"})  # doctest: +SKIP
+
+    A worker (``python -m kdcore worker``, or the app's) trains the runs; one teacher for all of them.
+    """
+    from kdcore.store import RunStore
+
+    raw_base = base.model_dump(mode="json") if isinstance(base, RunConfig) else dict(base or {})
+    spec = {"name": name, "base": raw_base, "grid": grid, "sample": sample, "seed": seed,
+            "halving": halving or {}}
+    with RunStore(home) as store:
+        return store.create_sweep(spec)
 
 
 def __getattr__(name: str) -> Any:

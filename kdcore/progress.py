@@ -25,6 +25,7 @@ PHASES = {
     "teacher_earlier": "Loading the earlier run's teacher",
     "targets": "Computing teacher targets",
     "student_models": "Building the students",
+    "report": "Measuring the deployable models",
 }
 
 
@@ -67,6 +68,16 @@ class Reporter(Protocol):
     def report(self, event: ProgressEvent) -> None: ...
 
     def should_stop(self) -> bool: ...
+
+
+def prune_reason(reporter: Reporter, arm: str, epoch: int, metrics: Mapping[str, float]) -> str | None:
+    """Why ``arm`` should stop after ``epoch`` (a sweep's successive halving), or None to go on.
+
+    Asked at each epoch end. Optional: only a reporter with a ``prune`` method (the worker's, for
+    a run of a sweep with halving) ever says stop; every other reporter trains every epoch.
+    """
+    prune = getattr(reporter, "prune", None)
+    return prune(arm, epoch, metrics) if callable(prune) else None
 
 
 class NullReporter:

@@ -46,11 +46,14 @@ def write_synthetic_imdb(path: Path, n_train: int = 400, n_test: int = 200, seed
 def tiny_config(data_path: Path, *extra: str) -> RunConfig:
     """A config that trains all three arms on synthetic data in seconds on a CPU.
 
-    ``extra`` overrides come last; one that picks the teacher (``teacher=tiny-ngram``) replaces
-    the small recurrent teacher's sizes.
+    The compression report is off (``report.enabled=true`` among ``extra`` turns it on): its exports and its
+    timing process cost far more than such a run trains. ``extra`` overrides come last; one that picks the teacher
+    (``teacher=tiny-ngram``) replaces
+    the small recurrent teacher's sizes, one that picks the student (``student=tiny-conv``) the tiny one.
     """
     other_teacher = any(item.startswith(("teacher=", "teacher.family=")) for item in extra)
     teacher = [] if other_teacher else ["teacher.embedding_dim=16", "teacher.lstm_units=8", "teacher.gru_units=8"]
+    student = [] if any(item.startswith(("student=", "student.family=")) for item in extra) else ["student=tiny"]
     return apply_overrides(
         RunConfig(),
         [
@@ -58,12 +61,13 @@ def tiny_config(data_path: Path, *extra: str) -> RunConfig:
             "data.vocab_size=200",
             "data.maxlen=40",
             *teacher,
-            "student=tiny",
+            *student,
             "train.epochs=2",
             "train.batch_size=32",
             "train.learning_rate=0.01",
             "train.teacher_learning_rate=null",  # the teacher learns at the same fast rate, not the recipe's
             "train.jit_compile=off",
+            "report.enabled=false",  # costs tens of seconds; tests/engine/test_deploy.py turns it on
             *extra,
         ],
     )

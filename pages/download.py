@@ -6,6 +6,7 @@ Files are read when a button is clicked (a callable as ``data``), not on every r
 import streamlit as st
 
 from kdcore.results import RunSummary
+from kdcore.ui import deploy as ui_deploy
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import files as ui_files
 from kdcore.ui import tables as ui_tables
@@ -82,3 +83,23 @@ if "student_text.keras" in files:  # runs on a registered dataset: the student b
                            data=ui_files.artifact_reader(run_id, "student_text.json"),
                            file_name=f"{run_id}-student_text.json", mime="application/json", on_click="ignore",
                            disabled="student_text.json" not in files)
+
+if summary.deployment is not None or any(d.artifact in files for d in ui_deploy.DEPLOY_DOWNLOADS):
+    with st.container(border=True):
+        st.markdown("**Deployable formats** of the student (the run's compression report)")
+        st.caption("int8: Keras' own int8 weights, `keras.models.load_model(path)`. SavedModel: "
+                   "`tf.saved_model.load(folder).serve(tokens)`. TFLite: `tf.lite.Interpreter` or LiteRT. ONNX: "
+                   "`onnxruntime.InferenceSession(path)`. Each reads int32 token ids; see docs/deploy.md.")
+        savedmodel_size = ui_files.savedmodel_bytes(run_id)
+        for column, item in zip(st.columns(len(ui_deploy.DEPLOY_DOWNLOADS)), ui_deploy.DEPLOY_DOWNLOADS):
+            folder = item.artifact == "student_savedmodel"
+            size = savedmodel_size if folder else files.get(item.artifact)
+            row = summary.deployment.format(item.format) if summary.deployment else None
+            column.caption(f"{ui_deploy.FORMAT_LABELS[item.format]}: "
+                           + (fmt_bytes(size) if size is not None else (row.detail if row and row.detail
+                                                                          else "not written by this run")))
+            column.download_button(
+                f"Download {item.label}", key=f"download.{item.format}", icon=":material/download:",
+                data=(lambda: ui_files.build_savedmodel_zip(run_id)) if folder
+                else ui_files.artifact_reader(run_id, item.artifact),
+                file_name=f"{run_id}-{item.label}", mime=item.mime, disabled=size is None, on_click="ignore")

@@ -9,6 +9,7 @@ from kdcore.arms import arm_label
 from kdcore.results import RunSummary
 from kdcore.ui import charts
 from kdcore.ui import compare as ui_compare
+from kdcore.ui import deploy as ui_deploy
 from kdcore.ui import entry as ui_entry
 from kdcore.ui import progress as ui_progress
 from kdcore.ui import tables as ui_tables
@@ -170,6 +171,21 @@ if record.finished and record.summary:
         confusions = charts.confusion_figures(summary)
         for column, (arm, figure) in zip(st.columns(max(len(confusions), 1)), confusions.items()):
             column.plotly_chart(figure, key=f"live.confusion.{arm}")
+    if summary.deployment is not None:  # the compression report (report.enabled; runs before it have none)
+        st.subheader("Deployment", divider="gray")
+        st.caption(ui_deploy.deployment_caption(summary.deployment))
+        if speedup := ui_deploy.speedup_line(summary):
+            st.markdown(speedup)
+        latency_col, chart_col = st.columns([3, 2])
+        latency_col.dataframe(ui_deploy.latency_frame(summary), hide_index=True, key="live.latency",
+                              column_config={name: st.column_config.NumberColumn(format="%.2f")
+                                             for name in ("p50 (ms)", "p95 (ms)")}
+                              | {"Throughput (rows/s)": st.column_config.NumberColumn(format="%.0f")})
+        chart_col.plotly_chart(ui_deploy.latency_figure(summary), key="live.latency_chart")
+        st.dataframe(ui_deploy.formats_frame(summary), hide_index=True, key="live.formats",
+                     column_config={"Detail": st.column_config.TextColumn(width="large")})
+        st.caption("The student in each deployable form; the test accuracy is each file's own (int8's after "
+                   "quantization). How to load each one: docs/deploy.md.")
 
 settings_panel(record.config, record.damage)
 if record.finished or record.status == "running":

@@ -11,8 +11,6 @@ from kdcore.ui import teacher_source as ui_ts
 from kdcore.ui.estimate import duration_text, measured_speeds, run_time_estimate
 from kdcore.ui.form import (
     CUSTOM_PRESET,
-    DEFAULT_FAMILY,
-    FAMILY_CAPTIONS,
     FAMILY_LABELS,
     FAMILY_SHOWN,
     FIELD_LABELS,
@@ -28,13 +26,10 @@ from kdcore.ui.form import (
     family_values,
     field_help,
     form_key,
-    is_list_field,
     label_problem,
     matching_preset,
     prepare_form_state,
     preset_values,
-    role_fields,
-    role_presets,
     size_estimate,
     stash_form,
     teacher_fields,
@@ -44,6 +39,7 @@ from kdcore.ui.progress import planned_arms
 from kdcore.ui.setups import DEFAULT_SETUP, SETUPS, changed_fields, setup_values
 from kdcore.ui.widgets import (
     TeacherSourceAsk,
+    model_column,
     open_store,
     show_recipe_note,
     take_teacher_uploads,
@@ -97,12 +93,16 @@ def size_edited(role: str) -> None:
     state[PRESET_KEY + role] = matching_preset(state, role)
 
 
-def family_chosen() -> None:
-    """A new teacher family brings its default sizes and its measured recipe (length, epochs, optimizer, alpha...)."""
-    family = state[K("teacher.family")]
-    note_changes(f"The {FAMILY_LABELS[family]} teacher brings its recipe",
-                 family_values(family, state, state.get(FAMILY_SHOWN)), skip_prefix="teacher.")
-    size_edited("teacher")
+def family_chosen(role: str) -> None:
+    """A new teacher family brings its default sizes and its measured recipe (length, epochs, optimizer, alpha...);
+    a new student family its student sizes only."""
+    family = state[K(f"{role}.family")]
+    if role == "student":
+        state.update(family_values(family, state, role="student"))
+    else:
+        note_changes(f"The {FAMILY_LABELS[family]} teacher brings its recipe",
+                     family_values(family, state, state.get(FAMILY_SHOWN)), skip_prefix="teacher.")
+    size_edited(role)
 
 
 def teacher_chosen() -> None:
@@ -205,25 +205,8 @@ with form:
                 if source_kind == "keras":  # a token-id model reads a fixed length
                     number("data.teacher_maxlen", col, step=50, placeholder="same as the review length")
                 continue
-            locked = role == "teacher" and reuse
-            col.selectbox("Preset", role_presets(role), key=PRESET_KEY + role, format_func=PRESET_LABELS.get,
-                          on_change=apply_preset, args=(role,), disabled=locked)
-            family = DEFAULT_FAMILY
-            if role == "teacher":
-                family = col.selectbox(FIELD_LABELS["teacher.family"], list(FAMILY_LABELS), key=K("teacher.family"),
-                                       format_func=FAMILY_LABELS.get, on_change=family_chosen, disabled=locked,
-                                       help=field_help("teacher.family"))
-            col.caption(FAMILY_CAPTIONS[family])
-            for name in role_fields(role, family):
-                path = f"{role}.{name}"
-                if is_list_field(family, name):
-                    col.text_input(FIELD_LABELS[path], key=K(path), on_change=size_edited, args=(role,),
-                                   disabled=locked, help=field_help(path, family), placeholder="e.g. 3, 4, 5")
-                    problem_under(path, col)
-                    continue
-                is_dropout = name.endswith("dropout")
-                number(path, col, step=0.05 if is_dropout else 8, format="%.2f" if is_dropout else "%d",
-                       on_change=size_edited, args=(role,), disabled=locked)
+            model_column(role, col, check.by_field, role == "teacher" and reuse, apply_preset, family_chosen,
+                         size_edited)
             if role == "teacher":
                 number("data.teacher_maxlen", col, step=50, placeholder="same as the review length",
                        disabled=reuse_run)
@@ -285,6 +268,13 @@ with form:
             c[1].selectbox(FIELD_LABELS["train.jit_compile"], ["auto", "on", "off"], key=K("train.jit_compile"),
                            help=field_help("train.jit_compile"))
             number("train.eval_batch_size", c[2], step=256)
+            c = st.columns(5)  # the compression report after the students (docs/deploy.md)
+            c[0].toggle(FIELD_LABELS["report.enabled"], key=K("report.enabled"), help=field_help("report.enabled"))
+            c[1].toggle(FIELD_LABELS["report.conversions"], key=K("report.conversions"),
+                        help=field_help("report.conversions"))
+            number("report.latency_calls", c[2], step=100)
+            number("report.throughput_batch", c[3], step=64)
+            number("report.threads", c[4], step=1)
 
 stash_form(state)
 state[FAMILY_SHOWN] = state.get(K("teacher.family"))

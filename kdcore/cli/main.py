@@ -106,10 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_queue_commands(sub)
     from kdcore.cli.datasets import add_dataset_commands
+    from kdcore.cli.sweep import add_sweep_commands
     from kdcore.cli.teacher import add_teacher_commands
 
     add_dataset_commands(sub)
     add_teacher_commands(sub)
+    add_sweep_commands(sub)
     return parser
 
 

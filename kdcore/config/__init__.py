@@ -28,6 +28,7 @@ from kdcore.config.families import (
     NOTEBOOK_TEACHER,
     PRESETS,
     SIZE_PRESETS,
+    STUDENT_DEFAULT_SIZES,
     TEACHER_FAMILIES,
     TINY,
     ConvSize,
@@ -37,6 +38,7 @@ from kdcore.config.families import (
     NgramSize,
     Preset,
     RecurrentSize,
+    default_size,
     family_of,
     param_count,
     parse_size,
@@ -46,7 +48,16 @@ from kdcore.config.loading import LATER_FIELDS, config_from_dict, load_config, p
 from kdcore.config.overrides import apply_overrides, parse_value
 from kdcore.config.recipes import AUGMENT_FIELDS, switched_recipe
 from kdcore.config.reference import field_description, field_reference
-from kdcore.config.schema import DATASET_ID_PATTERN, DataConfig, DistillConfig, RunConfig, TeacherSize, TrainConfig
+from kdcore.config.report import ReportConfig
+from kdcore.config.schema import (
+    DATASET_ID_PATTERN,
+    DataConfig,
+    DistillConfig,
+    RunConfig,
+    StudentSize,
+    TeacherSize,
+    TrainConfig,
+)
 from kdcore.config.teacher_source import TeacherSourceConfig
 from kdcore.config.tree import get_path
 
@@ -54,8 +65,8 @@ __all__ = [
     "AUGMENT_FIELDS", "DEFAULT_FAMILY", "FAMILIES", "FAMILY_DEFAULT_SIZES", "FAMILY_HELP", "FAMILY_RECIPES",
     "LATER_FIELDS", "NOTEBOOK_STUDENT", "NOTEBOOK_TEACHER", "PRESETS", "SIZE_PRESETS", "TEACHER_FAMILIES", "TINY",
     "DATASET_ID_PATTERN", "ConfigError", "ConvSize", "DataConfig", "DistillConfig", "Family", "FamilySize",
-    "ModelSize", "NgramSize", "Preset", "RecurrentSize", "RunConfig", "StrictModel", "TeacherSize",
+    "ModelSize", "NgramSize", "Preset", "RecurrentSize", "ReportConfig", "RunConfig", "StrictModel", "TeacherSize",
     "TeacherSourceConfig", "TrainConfig", "apply_overrides", "config_from_dict", "family_of", "field_description",
     "field_reference", "get_path", "load_config", "param_count", "parse_size", "parse_value", "preset_size",
-    "presets_for", "stored_config", "switched_recipe",
+    "presets_for", "stored_config", "switched_recipe", "STUDENT_DEFAULT_SIZES", "StudentSize", "default_size",
 ]

@@ -74,7 +74,11 @@ def teacher_material(config: RunConfig) -> dict[str, Any]:
 
 
 def scratch_material(config: RunConfig, seed_index: int) -> dict[str, Any]:
-    """Everything that determines the scratch student of one seed (not the teacher, alpha or T)."""
+    """Everything that determines the scratch student of one seed (not the teacher, alpha or T).
+
+    The student's dump names its family (every size model has a ``family`` field, recurrent
+    included), so a conv and a recurrent student that share their other fields never share a key.
+    """
     d, t = config.data, config.train
     material: dict[str, Any] = {
         "student": config.student.model_dump(),

@@ -28,7 +28,7 @@ LATER_FIELDS: dict[str, Any] = {"distill.teacher_view": "own", "train.teacher_op
 def describe(error: dict[str, Any]) -> str:
     """One of pydantic's errors as a line a person can act on: ``teacher.embedding_dim: Input should be ...``."""
     parts = [str(p) for p in error["loc"]]
-    if len(parts) > 1 and parts[0] == "teacher" and parts[1] in FAMILIES:
+    if len(parts) > 1 and parts[0] in ("teacher", "student") and parts[1] in FAMILIES:
         del parts[1]  # pydantic's union tag: `teacher.ngram.embedding_dim` -> `teacher.embedding_dim`
     loc = ".".join(parts) or "config"
     msg = error["msg"]

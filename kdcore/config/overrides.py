@@ -14,14 +14,15 @@ import yaml
 from pydantic import BaseModel
 
 from kdcore.config.base import ConfigError
-from kdcore.config.families import FAMILY_DEFAULT_SIZES, FAMILY_RECIPES, family_of
+from kdcore.config.families import FAMILY_RECIPES, default_size, family_of
 from kdcore.config.loading import config_from_dict, preset_size
 from kdcore.config.recipes import switched_recipe
 from kdcore.config.schema import RunConfig
 from kdcore.config.tree import UNSET, get_path, set_path
 
-#: Override paths that choose the teacher's family: ``teacher=ngram`` (a preset) or ``teacher.family=conv``.
-_FAMILY_CHOICES = (["teacher"], ["teacher", "family"])
+#: Override paths that choose a model's family: ``teacher=ngram`` (a preset) or ``teacher.family=conv``, the same
+#: for the student (whose family brings its sizes only: the recipe is the teacher's).
+_FAMILY_CHOICES = (["teacher"], ["teacher", "family"], ["student"], ["student", "family"])
 #: Fields whose value is text whatever it looks like: YAML would read the dataset id ``0123456789012345``
 #: as a number (an octal one, even) and a run named ``2024`` as an int.
 TEXT_FIELDS = frozenset({"name", "data.dataset", "data.path", "teacher_from"})
@@ -72,19 +73,21 @@ def _parse(overrides: list[str]) -> list[tuple[list[str], Any]]:
 def _family_first(parsed: list[tuple[list[str], Any]]) -> list[tuple[list[str], Any]]:
     """The overrides with those that choose the family first; two that choose different families are refused."""
     ordered = sorted(parsed, key=lambda kv: kv[0] not in _FAMILY_CHOICES)
-    chosen = {family_of(value) if parts == ["teacher"] else value for parts, value in ordered
-              if parts in _FAMILY_CHOICES and isinstance(value, str)}
-    if len(chosen) > 1:
-        raise ConfigError([f"teacher: the overrides choose different families ({', '.join(sorted(chosen))}); "
-                           "choose one"])
+    for role in ("teacher", "student"):
+        chosen = {family_of(value) if len(parts) == 1 else value for parts, value in ordered
+                  if parts in _FAMILY_CHOICES and parts[0] == role and isinstance(value, str)}
+        if len(chosen) > 1:
+            raise ConfigError([f"{role}: the overrides choose different families ({', '.join(sorted(chosen))}); "
+                               "choose one"])
     return ordered
 
 
 def _assign(raw: dict[str, Any], parts: list[str], value: Any) -> None:
-    """Write one override into the raw config; a new family first resets the teacher to its default sizes."""
-    if parts == ["teacher", "family"] and value != family_of(raw.get("teacher") or {}):
-        default = FAMILY_DEFAULT_SIZES.get(value)
-        raw["teacher"] = default.model_dump() if default is not None else {"family": value}
+    """Write one override into the raw config; a new family first resets the model to its role's default sizes."""
+    role = parts[0]
+    if parts in (["teacher", "family"], ["student", "family"]) and value != family_of(raw.get(role) or {}):
+        default = default_size(role, value) if isinstance(value, str) else None
+        raw[role] = default.model_dump() if default is not None else {"family": value}
     node = raw
     for depth, part in enumerate(parts[:-1]):
         child = node.get(part)

@@ -3,6 +3,10 @@
 One rule for the three places that change the family: a config that names a family
 (``RunConfig`` fills the recipe in for fields it leaves unset), the command line
 (``apply_overrides``) and the New-run form (``switched_recipe``), so they cannot drift apart.
+
+Only the teacher's family counts: a recipe holds what was measured best for a *teacher* of the
+family (its length, epochs, optimizer, and the distillation settings that paid with it), so a
+conv or n-gram student under the notebook's teacher keeps the notebook's settings.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ def with_recipe(raw: Any) -> Any:
     """A raw config with its teacher family's measured settings in whatever it leaves unset."""
     if not isinstance(raw, dict):
         return raw
-    recipe = FAMILY_RECIPES.get(family_of(raw.get("teacher") or {}))
+    recipe = FAMILY_RECIPES.get(family_of(raw.get("teacher") or {}))  # the teacher's alone, never the student's
     if not recipe:
         return raw
     out = dict(raw)

@@ -31,15 +31,17 @@ def _row(name: str, field: Any, default: Any) -> dict[str, Any]:
 def field_reference() -> list[dict[str, Any]]:
     """Every field with its default and constraints, for the README and ``kdcore schema``.
 
-    The teacher's fields are listed per family, ``teacher.filters (conv)``, with that family's defaults.
+    The teacher's and the student's fields are listed per family, ``teacher.filters (conv)``, with that
+    family's defaults for the role.
     """
     rows: list[dict[str, Any]] = []
 
     def walk(model: type[BaseModel], prefix: str, defaults_here: dict[str, Any], family: str = "") -> None:
         for name, field in model.model_fields.items():
-            if model is RunConfig and name == "teacher":
+            if model is RunConfig and name in ("teacher", "student"):
                 for entry in FAMILIES.values():
-                    walk(entry.size, "teacher.", entry.default_size.model_dump(), entry.name)
+                    size = entry.default_size if name == "teacher" else entry.student_size
+                    walk(entry.size, f"{name}.", size.model_dump(), entry.name)
                 continue
             annotation = field.annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -47,7 +49,7 @@ def field_reference() -> list[dict[str, Any]]:
                 continue
             if name == "family" and family:
                 if family == DEFAULT_FAMILY:  # one row for the choice itself
-                    rows.append({"field": "teacher.family", "default": DEFAULT_FAMILY,
+                    rows.append({"field": f"{prefix}family", "default": DEFAULT_FAMILY,
                                  "allowed": f"one of {list(FAMILIES)}", "description": field.description})
                 continue
             rows.append(_row(prefix + name + (f" ({family})" if family else ""), field, defaults_here.get(name)))
@@ -59,10 +61,11 @@ def field_reference() -> list[dict[str, Any]]:
 def field_description(path: str, family: str = DEFAULT_FAMILY) -> str:
     """The description of the field at a dotted path (``distill.alpha``); empty for a path that is no field.
 
-    Teacher fields are described as the given ``family`` defines them, else as the first family that has them.
+    Teacher and student fields are described as the given ``family`` defines them, else as the first family that
+    has them.
     """
     parts = path.split(".")
-    if parts[0] == "teacher" and len(parts) == 2:  # a union of families: the shown one, else any that has it
+    if parts[0] in ("teacher", "student") and len(parts) == 2:  # a union: the shown family, else any that has it
         shown = FAMILIES.get(family, FAMILIES[DEFAULT_FAMILY]).size
         owners = [cls for cls in (shown, *(entry.size for entry in FAMILIES.values())) if parts[1] in cls.model_fields]
         return (owners[0].model_fields[parts[1]].description or "") if owners else ""

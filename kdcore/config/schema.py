@@ -21,12 +21,12 @@ from kdcore.config.families import (
     DEFAULT_FAMILY,
     FAMILIES,
     NOTEBOOK_STUDENT,
-    RecurrentSize,
     family_of,
     param_count,
 )
 from kdcore.config.keys import digest, scratch_material, teacher_material
 from kdcore.config.recipes import with_recipe
+from kdcore.config.report import ReportConfig
 from kdcore.config.teacher_source import TeacherSourceConfig
 from kdcore.paths import validate_run_id
 
@@ -109,11 +109,15 @@ class DataConfig(StrictModel):
         return self
 
 
-#: A teacher of any registered family, told apart by its ``family`` field (none: the default family).
-TeacherSize = Annotated[
+#: A model of any registered family, told apart by its ``family`` field (none: the default family, as
+#: configs stored before families existed say it). The teacher and the student are each one.
+ClassifierSize = Annotated[
     functools.reduce(operator.or_, [Annotated[family.size, Tag(name)] for name, family in FAMILIES.items()]),
     Discriminator(family_of),
 ]
+TeacherSize = ClassifierSize
+#: The student may be of any family too: the smallest fast students need not be recurrent.
+StudentSize = ClassifierSize
 
 
 class DistillConfig(StrictModel):
@@ -199,13 +203,14 @@ class RunConfig(StrictModel):
     name: str = Field("", max_length=200, description="Free-text label shown in the dashboard.")
     data: DataConfig = DataConfig()
     teacher: TeacherSize = FAMILIES[DEFAULT_FAMILY].default_size
-    student: RecurrentSize = NOTEBOOK_STUDENT
+    student: StudentSize = NOTEBOOK_STUDENT
     distill: DistillConfig = DistillConfig()
     train: TrainConfig = TrainConfig()
     teacher_from: str | None = Field(
         None, description="Reuse the teacher of this earlier run id instead of training one."
     )
     teacher_source: TeacherSourceConfig = TeacherSourceConfig()
+    report: ReportConfig = ReportConfig()
 
     @field_validator("teacher_from", mode="before")
     @classmethod

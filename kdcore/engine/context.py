@@ -178,7 +178,7 @@ def arm_result(state: ArmState, test: dict[str, float], size_params: int, file_b
         file_bytes=file_bytes, train_seconds=state.train_seconds,
         samples_per_s=(train_samples * state.epochs_done / state.train_seconds) if state.train_seconds else None,
         best_epoch=(state.best_epoch + 1) if state.best_epoch is not None else None,
-        epochs_trained=state.epochs_done, stopped_early=state.stopped_early,
+        epochs_trained=state.epochs_done, stopped_early=state.stopped_early, pruned=state.pruned or None,
         val_accuracy=best.get("val_accuracy"), val_loss=best.get("val_loss"), train_accuracy=last.get("accuracy"),
         **per_class,
     ).to_dict()

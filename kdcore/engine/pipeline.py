@@ -13,7 +13,8 @@ This module keeps the order only; each step is a module of its own: the teacher
 (:mod:`~kdcore.engine.teacher`), the student pairs (:mod:`~kdcore.engine.students`, with the
 scratch-baseline cache in :mod:`~kdcore.engine.baselines`), what every arm goes through
 (:mod:`~kdcore.engine.context`), the device settings (:mod:`~kdcore.engine.device`) and the
-run folder's records (:mod:`~kdcore.engine.run_files`); a registered dataset's texts become ids in
+run folder's records (:mod:`~kdcore.engine.run_files`), the compression report after the students
+(:mod:`~kdcore.engine.deploy`); a registered dataset's texts become ids in
 :mod:`~kdcore.engine.text`, and its raw-text student is exported by :mod:`~kdcore.engine.text_export`.
 The worker names this module (``kdcore.engine.pipeline:run_experiment``) and takes its
 :func:`device_description`.
@@ -29,6 +30,7 @@ from kdcore.config import DataConfig, RunConfig, param_count
 from kdcore.datasets import Manifest
 from kdcore.engine.context import RunContext
 from kdcore.engine.data import Splits, load_split_views
+from kdcore.engine.deploy import compression_report, earlier_report
 from kdcore.engine.device import device_description, precision
 from kdcore.engine.run_files import finished_seconds, write_metrics, write_summary
 from kdcore.engine.students import Students
@@ -36,7 +38,7 @@ from kdcore.engine.teacher import Teacher
 from kdcore.engine.text import dataset_manifest, write_run_vocabulary
 from kdcore.engine.text_export import export_text_student
 from kdcore.progress import NullReporter, Reporter, phase_event
-from kdcore.results import DataCounts
+from kdcore.results import DataCounts, Deployment
 from kdcore.results import summary as summarise
 
 __all__ = ["device_description", "run_experiment"]
@@ -73,7 +75,8 @@ def run_experiment(config: RunConfig, run_dir: Path, reporter: Reporter | None =
             pairs.train_pair(seed_index, splits, logits, views[d.teacher_length])
     if manifest is not None and students and splits.vocabulary is not None:
         export_text_student(run_dir, manifest, d, splits.vocabulary)  # outside the precision policy: plain float32
-    result = _summary(run, teacher, pairs, splits, earlier_seconds, started)
+    report = _deployment(run, splits, students)  # outside the precision policy too: the saved float32 models
+    result = _summary(run, teacher, pairs, splits, earlier_seconds, started, report)
     write_metrics(run_dir, run.histories)
     write_summary(run_dir, result)
     run.log(result["verdict"])
@@ -97,8 +100,19 @@ def _data_line(d: DataConfig, splits: Splits) -> str:
             f"{len(splits.y_test):,} test reviews from {splits.source}; {lengths}.")
 
 
+def _deployment(run: RunContext, splits: Splits, students: bool) -> Deployment | None:
+    """The compression report (:mod:`~kdcore.engine.deploy`); a finished run read back keeps the one it has."""
+    if not students or not run.config.report.enabled:
+        return None
+    if run.trained_arms == 0 and (earlier := earlier_report(run.folder)) is not None:
+        return earlier
+    run.reporter.report(phase_event("report"))
+    return compression_report(run.folder, splits.x_test, splits.y_test, run.config.report,
+                              run.results.get("student", {}).get("test_accuracy"), run.log, run.reporter.should_stop)
+
+
 def _summary(run: RunContext, teacher: Teacher, pairs: Students, splits: Splits, earlier_seconds: float | None,
-             started: float) -> dict[str, Any]:
+             started: float, deployment: Deployment | None = None) -> dict[str, Any]:
     """What the run reports (``summary.json``): the arms' results, their comparisons and the verdict."""
     config = run.config
     return summarise.summarise_run(
@@ -109,7 +123,8 @@ def _summary(run: RunContext, teacher: Teacher, pairs: Students, splits: Splits,
         teacher_source=teacher.source, teacher_key=config.teacher_key(), scratch_reused=pairs.baselines.reused,
         data=DataCounts(train=len(splits.y_train), val=len(splits.y_val), test=len(splits.y_test),
                         validate_on=config.data.validate_on, source=splits.source),
-        compression=_compression(config, teacher, splits), evidence=run.evidence(splits)).to_dict()
+        compression=_compression(config, teacher, splits), evidence=run.evidence(splits),
+        deployment=deployment).to_dict()
 
 
 def _compression(config: RunConfig, teacher: Teacher, splits: Splits) -> float | None:

@@ -4,6 +4,10 @@ Both start from the same initial weights (a function of the seed only) and, with
 augmented transfer set, see the same altered reviews in the same order; only the targets
 differ (the teacher's soft ones against the labels). So the gain of the pair measures what
 the teacher adds, and with ``distill.alpha=1`` the two would train identically.
+
+The student may be of any registered family (``config.student.family``): ``build_classifier``
+dispatches on it, and the Distiller takes any classifier with a ``logits`` output, so nothing
+here depends on the family. A family that takes no padding mask (conv) ignores ``mask_padding``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ use it. Here the fitted vocabulary, the standardisation, the split and the stude
 strings in, class probabilities out. Built from Keras' own layers only, so it loads with plain
 ``keras.models.load_model`` (safe mode) in a process without kdcore. ``student_text.json`` says
 which column is which class, how to load and call it, and which data it was trained on, by hash.
+Any family's student fits behind it: each reads the same token ids, and a text with no known
+token becomes one OOV id, so the n-gram student's masked average never divides by zero.
 """
 
 from __future__ import annotations

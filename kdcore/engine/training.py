@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from kdcore.engine.files import atomic_save_weights, atomic_write_text
-from kdcore.progress import ProgressEvent, Reporter, RunCancelled
+from kdcore.progress import ProgressEvent, Reporter, RunCancelled, prune_reason
 
 if TYPE_CHECKING:
     from kdcore.engine.augment import EpochBatches
@@ -43,6 +43,8 @@ class ArmState:
     best_value: float | None = None
     wait: int = 0
     stopped_early: bool = False
+    #: Stopped by a sweep's successive halving (see :func:`kdcore.progress.prune_reason`), not by patience.
+    pruned: bool = False
     train_seconds: float = 0.0
     finished: bool = False
     result: dict[str, Any] | None = None
@@ -230,6 +232,19 @@ class ArmCallback(keras.callbacks.Callback):
         self.checkpoint.save_epoch(model, self.spec.fit_model.optimizer, state, improved=better)
         self.reporter.report(ProgressEvent("epoch_end", self.spec.arm, epoch, self.steps, self.steps,
                                            self.spec.epochs, metrics))
+        self._maybe_pruned(epoch, metrics)
+
+    def _maybe_pruned(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Stop here if the sweep's successive halving says so; the arm keeps its best epoch and is tested."""
+        if epoch + 1 >= self.spec.epochs or self.state.stopped_early:
+            return
+        reason = prune_reason(self.reporter, self.spec.arm, epoch, metrics)
+        if reason is None:
+            return
+        self.state.stopped_early = self.state.pruned = True
+        self.checkpoint.save_state(self.state)
+        self.spec.fit_model.stop_training = True
+        self.reporter.report(ProgressEvent("log", self.spec.arm, epoch, message=reason))
 
 
 def _floats(logs: dict | None, keys: tuple[str, ...]) -> dict[str, float]:

@@ -11,7 +11,8 @@ benchmarks. No Keras or TensorFlow.
 
 from kdcore.results.classes import ClassScore
 from kdcore.results.contract import ArmResult, DataCounts, GainStats, RunSummary, SeedComparison, SeedStats
+from kdcore.results.deployment import ArmLatency, Deployment, FormatResult
 from kdcore.results.verdict import RunEvidence
 
-__all__ = ["ArmResult", "ClassScore", "DataCounts", "GainStats", "RunEvidence", "RunSummary", "SeedComparison",
-           "SeedStats"]
+__all__ = ["ArmLatency", "ArmResult", "ClassScore", "DataCounts", "Deployment", "FormatResult", "GainStats",
+           "RunEvidence", "RunSummary", "SeedComparison", "SeedStats"]

@@ -18,11 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kdcore.arms import arm_base, sorted_arms
 from kdcore.results.classes import ClassScore, imbalanced
 from kdcore.results.paired import accuracy_interval
+
+if TYPE_CHECKING:  # deployment.py builds on this module's readers; read lazily in from_dict
+    from kdcore.results.deployment import Deployment
 
 #: Fields of :class:`ArmResult` that only a distilled student carries (its comparisons).
 STUDENT_ONLY = ("gain_over_scratch", "teacher_share", "gain_low", "gain_high", "gain_p_value", "only_student_right",
@@ -30,6 +33,9 @@ STUDENT_ONLY = ("gain_over_scratch", "teacher_share", "gain_low", "gain_high", "
 #: Fields of :class:`ArmResult` added for K classes: written only when known, so that a summary stored before
 #: them reads back and writes out exactly as it was.
 CLASS_FIELDS = ("macro_f1", "macro_f1_gain", "per_class", "confusion")
+#: Fields written only when known (None is left out): the K-class ones, and ``pruned`` (a sweep's halving), so that
+#: a summary stored before them reads back and writes out exactly as it was.
+WHEN_KNOWN = (*CLASS_FIELDS, "pruned")
 _Stats = TypeVar("_Stats", bound="SeedStats")
 _Flat = TypeVar("_Flat", bound="_FlatRecord")
 
@@ -117,6 +123,9 @@ class ArmResult(_FlatRecord):
     epochs_trained: int | None = None
     #: Whether early stopping ended the arm before its planned epochs.
     stopped_early: bool | None = None
+    #: True when a sweep's successive halving stopped it (after ``epochs_trained`` epochs): its accuracy is
+    #: that of a shorter training, shown as stopped on the frontier, never compared as a finished point.
+    pruned: bool | None = None
     #: Validation accuracy (0..1) and loss at :attr:`best_epoch`.
     val_accuracy: float | None = None
     val_loss: float | None = None
@@ -157,12 +166,12 @@ class ArmResult(_FlatRecord):
 
     def to_dict(self, *, student: bool = False) -> dict[str, Any]:
         """The stored layout: every field, the :data:`STUDENT_ONLY` ones only for a ``student``, and the
-        :data:`CLASS_FIELDS` only when known."""
+        :data:`WHEN_KNOWN` ones only when known."""
         stored = super().to_dict()
         stored["per_class"] = None if self.per_class is None else [c.to_dict() for c in self.per_class]
         stored["confusion"] = None if self.confusion is None else [list(row) for row in self.confusion]
         return {k: v for k, v in stored.items()
-                if (student or k not in STUDENT_ONLY) and not (k in CLASS_FIELDS and v is None)}
+                if (student or k not in STUDENT_ONLY) and not (k in WHEN_KNOWN and v is None)}
 
 
 @dataclass(frozen=True)
@@ -284,10 +293,15 @@ class RunSummary:
     #: The data's classes in label order (index 0 first), as the per-class figures and confusion matrices
     #: use them; empty in summaries stored before they existed (those were IMDB's negative, positive).
     class_names: tuple[str, ...] = ()
+    #: The compression report (:mod:`kdcore.results.deployment`); None in summaries stored before it, and when
+    #: ``report.enabled`` was off.
+    deployment: Deployment | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> RunSummary:
         """Read a summary as stored by this version or an older one; None or junk reads as an empty summary."""
+        from kdcore.results.deployment import Deployment
+
         d = _mapping(data)
         arms = {str(name): ArmResult.from_dict(arm) for name, arm in _mapping(d.get("arms")).items()}
         scratch_reused = d.get("scratch_reused")
@@ -295,7 +309,7 @@ class RunSummary:
                    scratch_reused=tuple(str(a) for a in scratch_reused) if isinstance(scratch_reused, list) else (),
                    data=DataCounts.from_dict(d.get("data")), arms=MappingProxyType(arms),
                    seeds=SeedComparison.from_dict(d.get("seeds")), verdict=_text(d.get("verdict")) or "",
-                   class_names=_names(d.get("class_names")))
+                   class_names=_names(d.get("class_names")), deployment=Deployment.from_dict(d.get("deployment")))
 
     def to_dict(self) -> dict[str, Any]:
         """The layout the engine writes (JSON-ready: lists, not tuples)."""
@@ -307,6 +321,7 @@ class RunSummary:
             "arms": {name: arm.to_dict(student=arm_base(name) == "student") for name, arm in self.arms.items()},
             "seeds": self.seeds.to_dict(), "verdict": self.verdict,
             **({"class_names": list(self.class_names)} if self.class_names else {}),
+            **({"deployment": self.deployment.to_dict()} if self.deployment is not None else {}),
         }
 
     def classes(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from kdcore.arms import arm_base, scratch_twin
 from kdcore.results.contract import ArmResult, DataCounts, GainStats, RunSummary, SeedComparison, SeedStats
+from kdcore.results.deployment import Deployment
 from kdcore.results.paired import paired_test, wilson_interval
 from kdcore.results.verdict import NO_DIFFERENCE, RunEvidence, describe
 
@@ -130,7 +131,8 @@ def add_comparisons(arms: dict[str, dict[str, Any]],
 
 def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_seconds: float, teacher_source: str,
                   teacher_key: str, scratch_reused: Iterable[str], data: DataCounts,
-                  compression: float | None, evidence: RunEvidence | None = None) -> RunSummary:
+                  compression: float | None, evidence: RunEvidence | None = None,
+                  deployment: Deployment | None = None) -> RunSummary:
     """The whole summary of a run from its arms' results: comparisons, intervals, seed statistics, verdict.
 
     ``arms`` is not changed; :meth:`RunSummary.to_dict` gives what ``summary.json`` holds.
@@ -138,7 +140,8 @@ def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_s
     ratio of the deployable files is computed here from the arms' ``file_bytes``.
     ``evidence`` (each arm's per-review test answers, the test set's majority share, the
     validation curves, the families) is what the intervals and the verdict are judged by; it
-    is not stored as it is. Unlike reading (:meth:`RunSummary.from_dict`, tolerant of old runs),
+    is not stored as it is; ``deployment`` is the compression report, stored as given.
+    Unlike reading (:meth:`RunSummary.from_dict`, tolerant of old runs),
     writing is strict: a field the contract does not declare is a TypeError, so a new figure is
     documented in :class:`~kdcore.results.contract.ArmResult` before any reader sees it.
     """
@@ -151,7 +154,8 @@ def summarise_run(arms: Mapping[str, Mapping[str, Any]], *, device: str, total_s
                       teacher_source=teacher_source, teacher_key=teacher_key, scratch_reused=tuple(scratch_reused),
                       data=data, compression=compression, bytes_ratio=bytes_ratio(results),
                       arms=MappingProxyType(results), seeds=seeds,
-                      verdict=describe(results, seeds, evidence), class_names=tuple(evidence.class_names))
+                      verdict=describe(results, seeds, evidence), class_names=tuple(evidence.class_names),
+                      deployment=deployment)
 
 
 def declared(result: Mapping[str, Any]) -> ArmResult:

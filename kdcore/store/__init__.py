@@ -3,10 +3,12 @@
 Layer: above ``kdcore.config``; never imports Keras or TensorFlow (the UI reads it).
 ``schema`` creates and migrates the tables, ``records`` says what a row means, ``rows``
 turns progress events into rows; :class:`RunStore` (``run_store``: runs, metrics, events)
-builds on ``workers`` (the workers table) and ``connection`` (a connection per thread).
+builds on ``sweeps`` (a sweep's runs, queued at once), ``workers`` (the workers table) and
+``connection`` (a connection per thread).
 """
 
 from kdcore.store.connection import NEW_STORE_ENV, StoreFileMissing
+from kdcore.store.records import SweepRecord
 from kdcore.store.run_store import (
     DEFAULT_MAX_CRASHES,
     DEFAULT_STALE_AFTER_S,
@@ -21,4 +23,5 @@ from kdcore.store.run_store import (
 from kdcore.store.schema import TRANSIENT_STORE_ERRORS
 
 __all__ = ["DEFAULT_MAX_CRASHES", "DEFAULT_STALE_AFTER_S", "FINISHED", "NEW_STORE_ENV", "RUN_STATUSES", "RunRecord",
-           "RunStore", "StoreFileMissing", "TRANSIENT_STORE_ERRORS", "WorkerRecord", "event_log_line", "new_run_id"]
+           "RunStore", "StoreFileMissing", "SweepRecord", "TRANSIENT_STORE_ERRORS", "WorkerRecord", "event_log_line",
+           "new_run_id"]

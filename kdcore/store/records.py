@@ -19,7 +19,7 @@ from kdcore.store.schema import FINISHED
 
 RUN_COLUMNS = ("id", "name", "status", "config", "created_at", "started_at", "finished_at", "worker_id",
                 "heartbeat_at", "arm", "epoch", "step", "steps", "epochs", "samples_per_s", "device", "error",
-                "traceback", "summary", "cancel_requested", "attempts")
+                "traceback", "summary", "cancel_requested", "attempts", "sweep_id", "point")
 SELECT_RUN = f"SELECT {', '.join(RUN_COLUMNS)} FROM runs"
 
 
@@ -51,6 +51,9 @@ class RunRecord:
     #: Why part of the row could not be read (its config or summary is not valid JSON), else None.
     #: A damaged row still lists, with an empty config, so one bad row cannot take a page down.
     damage: str | None = None
+    #: The sweep that queued this run (None for a run of its own) and the grid values that make it.
+    sweep_id: str | None = None
+    point: dict | None = None
 
     @property
     def finished(self) -> bool:
@@ -71,8 +74,10 @@ class RunRecord:
         values = dict(zip(RUN_COLUMNS, row))
         config, config_problem = _json_object(values["config"], "config")
         summary, summary_problem = _json_object(values["summary"], "summary") if values["summary"] else (None, None)
-        problems = [p for p in (config_problem, summary_problem) if p]
-        values.update(config=config or {}, summary=summary, cancel_requested=bool(values["cancel_requested"]),
+        point, point_problem = _json_object(values["point"], "point") if values["point"] else (None, None)
+        problems = [p for p in (config_problem, summary_problem, point_problem) if p]
+        values.update(config=config or {}, summary=summary, point=point,
+                      cancel_requested=bool(values["cancel_requested"]),
                       damage="; ".join(problems) or None)
         return cls(**values)
 
@@ -102,6 +107,16 @@ class WorkerRecord:
     heartbeat_at: float
     stopped_at: float | None
     run_id: str | None
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """One sweep as the store keeps it: its id, name, the spec it was made from, and when."""
+
+    id: str
+    name: str
+    spec: dict
+    created_at: float
 
 
 def new_run_id(now: float | None = None) -> str:

@@ -27,6 +27,7 @@ from kdcore.progress import ProgressEvent
 from kdcore.store.records import SELECT_RUN, RunRecord, WorkerRecord, new_run_id
 from kdcore.store.rows import INSERT_EVENT, INSERT_METRIC, event_log_line, finite, metric_row
 from kdcore.store.schema import FINISHED, RUN_STATUSES
+from kdcore.store.sweeps import SweepTable
 from kdcore.store.workers import WorkerTable
 
 #: Importable from here, where they always were: records, row helpers and the schema's statuses.
@@ -47,7 +48,7 @@ _CURVE_DTYPES = {"arm": object, "kind": object, "epoch": "int64", "step": "int64
                  "name": object, "value": "float64", "t": "float64"}
 
 
-class RunStore(WorkerTable):
+class RunStore(SweepTable, WorkerTable):
     """The queue, progress, metrics and logs of every run under one kdcore home.
 
     Safe to share between threads (each thread gets its own connection) and between
@@ -186,15 +187,18 @@ class RunStore(WorkerTable):
 
     # -- the worker's side ----------------------------------------------------------------
     def claim_next(self, worker_id: str) -> RunRecord | None:
-        """Atomically take the oldest queued run for ``worker_id`` (None if the queue is empty)."""
+        """Atomically take the oldest queued run that may start now for ``worker_id`` (None if there is none).
+
+        A run of a sweep waits while another worker trains the teacher it needs (same teacher key,
+        not in the cache yet): it would train the same teacher again. Once that teacher is in the
+        cache the run starts and reuses it, so a sweep's teacher is trained once however many
+        workers serve. (Runs queued one by one carry no key and start as before.)
+        """
         now = time.time()
         with self._tx() as tx:
-            row = tx.execute(
-                "SELECT id FROM runs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1"
-            ).fetchone()
-            if row is None:
+            run_id = self._first_startable(tx)
+            if run_id is None:
                 return None
-            run_id = row[0]
             tx.execute(
                 "UPDATE runs SET status = 'running', worker_id = ?, heartbeat_at = ?, "
                 "started_at = COALESCE(started_at, ?), attempts = attempts + 1, "
@@ -206,6 +210,16 @@ class RunStore(WorkerTable):
             text = f"worker {worker_id} took the run" + (f" (attempt {attempt})" if attempt > 1 else "")
             tx.execute(INSERT_EVENT, (run_id, now, "claim", None, None, text))
             return RunRecord._from_row(tx.execute(f"{SELECT_RUN} WHERE id = ?", (run_id,)).fetchone())
+
+    def _first_startable(self, tx: sqlite3.Connection) -> str | None:
+        training = {key for (key,) in tx.execute(
+            "SELECT DISTINCT teacher_key FROM runs WHERE status = 'running' AND teacher_key IS NOT NULL")
+            if not (paths.teachers_dir(self.home) / key / "teacher.keras").exists()}
+        for run_id, key in tx.execute("SELECT id, teacher_key FROM runs WHERE status = 'queued' "
+                                      "ORDER BY created_at, rowid"):
+            if key is None or key not in training:
+                return run_id
+        return None
 
     def heartbeat(self, run_id: str, worker_id: str) -> bool:
         """Say the run is alive; False if the run is no longer this worker's (requeued, deleted)."""

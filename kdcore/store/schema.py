@@ -19,7 +19,7 @@ RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 
 #: Bump when the DDL below changes, and say in MIGRATIONS how an older file catches up.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: How long a connection waits for another writer's lock before "database is locked".
 BUSY_TIMEOUT_S = 30.0
 #: Errors that say the file is busy or briefly unwritable (locked, I/O): worth a retry, never a failed run.
@@ -50,9 +50,22 @@ CREATE TABLE IF NOT EXISTS runs (
     summary          TEXT,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     attempts         INTEGER NOT NULL DEFAULT 0,
-    crashes          INTEGER NOT NULL DEFAULT 0
+    crashes          INTEGER NOT NULL DEFAULT 0,
+    sweep_id         TEXT,
+    point            TEXT,
+    teacher_key      TEXT
 )"""
 RUNS_QUEUE_INDEX_DDL = "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at)"
+RUNS_SWEEP_INDEX_DDL = "CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs (sweep_id)"
+
+#: A sweep: its spec as the user gave it; its runs point to it (``runs.sweep_id``), each with its grid ``point``.
+SWEEPS_DDL = """
+CREATE TABLE IF NOT EXISTS sweeps (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL DEFAULT '',
+    spec       TEXT NOT NULL,
+    created_at REAL NOT NULL
+)"""
 
 #: One row per (metric, tick) and per (metric, epoch end). ``fraction`` is the shared x axis.
 METRICS_DDL = """
@@ -104,9 +117,12 @@ META_DDL = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NO
 #: Statements that bring a store from version ``v - 1`` to ``v`` (new files get the DDL above).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE runs ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0",),
+    3: ("ALTER TABLE runs ADD COLUMN sweep_id TEXT", "ALTER TABLE runs ADD COLUMN point TEXT",
+        "ALTER TABLE runs ADD COLUMN teacher_key TEXT"),
 }
 
-SCHEMA = (RUNS_DDL, RUNS_QUEUE_INDEX_DDL, METRICS_DDL, METRICS_RUN_INDEX_DDL, METRICS_EPOCH_UNIQUE_DDL,
+SCHEMA = (RUNS_DDL, RUNS_QUEUE_INDEX_DDL, RUNS_SWEEP_INDEX_DDL, SWEEPS_DDL,
+          METRICS_DDL, METRICS_RUN_INDEX_DDL, METRICS_EPOCH_UNIQUE_DDL,
           EVENTS_DDL, EVENTS_RUN_INDEX_DDL, WORKERS_DDL, META_DDL)
 
 

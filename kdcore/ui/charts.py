@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 from kdcore.arms import arm_base, arm_label, is_extra_seed, sorted_arms
 from kdcore.results import RunSummary
 from kdcore.results.classes import row_shares
+from kdcore.results.sweep_results import Frontier, Heatmap
 from kdcore.ui.compare import metric_label
 
 #: Fixed colour per arm role (Okabe-Ito blue, vermillion, bluish green).
@@ -271,3 +272,78 @@ def confusion_figures(summary: RunSummary, arms: Sequence[str] = CONFUSION_ARMS)
     names = summary.classes()
     return {arm: confusion_figure(summary.arm(arm).confusion, names, arm_label(arm), color_bar=False)
             for arm in arms if summary.arm(arm).confusion}
+
+
+#: Marker symbol of each student family on the frontier (colour stays the series').
+FAMILY_SYMBOLS = {"recurrent": "circle", "conv": "square", "ngram": "diamond"}
+#: The frontier's two student series, as :mod:`kdcore.results.sweep_results` names them, and their legend names.
+FRONTIER_SERIES = {"student": "Distilled student", "scratch": "Scratch student"}
+FRONTIER_X_TITLES = {"params": "parameters (log scale)", "latency": "batch-1 latency, ms (log scale)"}
+
+
+def frontier_figure(frontier: Frontier, *, height: int = 460) -> go.Figure:
+    """Test accuracy against size (or latency) of every student of a sweep: the frontier of what it found.
+
+    Distilled and scratch students are two series in their arms' colours, marker shape the
+    student's family; Pareto points (nothing smaller is as accurate) are joined by a line per
+    series; points stopped by successive halving are hollow and faint, an accuracy after fewer
+    epochs; the teacher is a horizontal line. The x axis is logarithmic: sizes span 100x.
+    """
+    fig = go.Figure()
+    _layout(fig, "Size against accuracy", "test accuracy", percent=True, height=height)
+    fig.update_layout(hovermode="closest", xaxis_title=FRONTIER_X_TITLES.get(frontier.x, frontier.x))
+    fig.update_xaxes(type="log", rangemode="normal")
+    if not frontier.points:
+        return _empty(fig, "No finished run yet" if frontier.x == "params" else "No run has a latency measured yet")
+    for series, label in FRONTIER_SERIES.items():
+        points = frontier.series(series)
+        color = arm_color(series)
+        for pruned in (False, True):
+            shown = [p for p in points if p.pruned == pruned]
+            if not shown:
+                continue
+            fig.add_trace(go.Scatter(
+                x=[p.x for p in shown], y=[p.accuracy for p in shown], mode="markers",
+                name=f"{label} · stopped early" if pruned else label, text=[p.label for p in shown],
+                marker={"color": color, "size": [14 if p.pareto else 9 for p in shown],
+                        "symbol": [FAMILY_SYMBOLS.get(p.family, "circle") + ("-open" if pruned else "")
+                                   for p in shown],
+                        "line": {"color": "#222", "width": [2 if p.pareto else 0 for p in shown]}},
+                opacity=0.45 if pruned else 1.0,
+                meta={"series": series, "kind": "stopped" if pruned else "points",
+                      "pareto": [p.pareto for p in shown], "run_ids": [p.run_id for p in shown]},
+                hovertemplate="%{text}<br>%{x:,.4g}<br>%{y:.1%}<extra></extra>"))
+        front = sorted((p for p in points if p.pareto), key=lambda p: p.x)
+        if front:
+            fig.add_trace(go.Scatter(
+                x=[p.x for p in front], y=[p.accuracy for p in front], mode="lines", showlegend=False,
+                line={"color": color, "width": 1.5, "dash": "dot", "shape": "hv"}, hoverinfo="skip",
+                meta={"series": series, "kind": "pareto"}))
+    if frontier.teacher_accuracy is not None:
+        fig.add_hline(y=frontier.teacher_accuracy, line={"color": arm_color("teacher"), "dash": "dash"},
+                      annotation_text=f"Teacher {frontier.teacher_accuracy:.1%}", annotation_position="top left")
+    return fig
+
+
+def heatmap_figure(heatmap: Heatmap, title: str, *, height: int = 360) -> go.Figure:
+    """A sweep's heatmap (:func:`kdcore.results.sweep_results.heatmap`): cells written in percent or points.
+
+    Accuracy on a sequential scale; a gain on a diverging one centred on 0, so a loss to the
+    scratch student reads red and a gain blue. Empty cells stay blank and say why on hover.
+    """
+    gain = heatmap.value == "gain"
+    scale = [[v * 100 if v is not None else None for v in row] for row in heatmap.cells]
+    text = [[("–" if v is None else f"{v:+.1f}" if gain else f"{v:.1f}%") for v in row] for row in scale]
+    fig = go.Figure(go.Heatmap(
+        z=scale, x=[str(v) for v in heatmap.x_values], y=[str(v) for v in heatmap.y_values], text=text,
+        texttemplate="%{text}", colorscale="RdBu" if gain else "Blues", zmid=0 if gain else None, xgap=1, ygap=1,
+        customdata=[[f"{n} finished, {s} stopped early" for n, s in zip(counts, stopped)]
+                    for counts, stopped in zip(heatmap.counts, heatmap.pruned)],
+        colorbar={"title": {"text": "points" if gain else "%"}, "thickness": 12},
+        hovertemplate=(f"{heatmap.y} %{{y}}<br>{heatmap.x} %{{x}}<br>%{{text}}<br>%{{customdata}}<extra></extra>"),
+        meta={"value": heatmap.value}))
+    fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}}, height=height,
+                      margin={"l": 10, "r": 10, "t": 48, "b": 10})
+    fig.update_xaxes(title_text=heatmap.x, type="category")
+    fig.update_yaxes(title_text=heatmap.y, type="category")
+    return fig

@@ -8,7 +8,8 @@ recorded. Pure functions of stored configs and curves: no Streamlit, no TensorFl
 "Changed" is measured against a new run's defaults *for the run's teacher family*: choosing the
 n-gram teacher brings its recipe along (``train.teacher_optimizer``, ``data.teacher_maxlen``,
 ...), and those fields are the family's defaults, not the user's edits; the family itself
-counts as changed when it is not the default family.
+counts as changed when it is not the default family. A student of another family is measured
+against that family's default student sizes (its family, again, counts as changed).
 """
 
 from __future__ import annotations
@@ -20,14 +21,22 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kdcore.config import FAMILIES, ConfigError, RunConfig, config_from_dict, field_description, stored_config
+from kdcore.config import (
+    FAMILIES,
+    ConfigError,
+    RunConfig,
+    config_from_dict,
+    field_description,
+    stored_config,
+)
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
 #: Sections in the order a reader looks for them; "" holds the top-level fields (name, teacher_from).
 SECTIONS: dict[str, str] = {"": "Run", "data": "Data", "teacher": "Teacher", "student": "Student",
-                            "teacher_source": "Teacher source", "distill": "Distillation", "train": "Training"}
+                            "teacher_source": "Teacher source", "distill": "Distillation", "train": "Training",
+                            "report": "Compression report"}
 #: The epoch metrics the overlay offers first, in this order; any other recorded one follows, by name.
 METRIC_ORDER = ("val_accuracy", "val_loss", "accuracy", "loss", "hard_loss", "distill_loss")
 #: Fields that label a run rather than set it up: never "changed from the default" (there is none).
@@ -68,15 +77,32 @@ def validated(raw: Mapping[str, Any] | None, damage: str | None = None) -> tuple
 
 def defaults_for(config: Mapping[str, Any]) -> dict[str, Any]:
     """A new run's defaults, flattened, for the teacher family ``config`` uses (the family's recipe included)."""
-    family = str((config.get("teacher") or {}).get("family") or "")
-    entry = FAMILIES.get(family)
+    entry = FAMILIES.get(role_family(config, "teacher"))
     base = RunConfig()
     defaults = flatten(base.model_dump(mode="json"))
     if entry is not None:
         with_family = config_from_dict({"teacher": entry.default_size.model_dump(mode="json")})
         defaults = flatten(with_family.model_dump(mode="json"))
         defaults["teacher.family"] = base.teacher.family  # choosing another family is a change
+    student = FAMILIES.get(role_family(config, "student"))
+    if student is not None and student.name != base.student.family:  # its sizes against its family's student
+        defaults = {k: v for k, v in defaults.items() if not k.startswith("student.")}
+        defaults.update(flatten({"student": student.student_size.model_dump(mode="json")}))
+        defaults["student.family"] = base.student.family
     return defaults
+
+
+def role_family(config: Mapping[str, Any], role: str) -> str:
+    """The family of a stored config's teacher or student ("" when it names none we could read)."""
+    size = config.get(role)
+    return str((size.get("family") if isinstance(size, Mapping) else None) or "")
+
+
+def _meaning(path: str, config: Mapping[str, Any]) -> str:
+    """A field's description; a teacher's or student's size field as its family defines it."""
+    role = section_of(path)
+    family = role_family(config, role) if role in ("teacher", "student") else ""
+    return field_description(path, family) if family in FAMILIES else field_description(path)
 
 
 def cell_text(value: Any) -> str:
@@ -108,14 +134,13 @@ def changed_fields(config: Mapping[str, Any]) -> list[str]:
 def config_sections(config: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """Section title -> frame of Field, Value, Default, Changed (bool) and Meaning, for the config panel."""
     defaults = defaults_for(config)
-    family = str((config.get("teacher") or {}).get("family") or "")
     rows: dict[str, list[dict[str, Any]]] = {}
     for path, value in flatten(config).items():
         known = path in defaults and path not in LABEL_FIELDS
         rows.setdefault(section_of(path), []).append({
             "Field": path, "Value": cell_text(value), "Default": cell_text(defaults[path]) if known else ABSENT,
             "Changed": path not in LABEL_FIELDS and (not known or defaults[path] != value),
-            "Meaning": field_description(path, family) if family in FAMILIES else field_description(path),
+            "Meaning": _meaning(path, config),
         })
     ordered = [s for s in SECTIONS if s in rows] + [s for s in rows if s not in SECTIONS]
     return {SECTIONS.get(s, s): pd.DataFrame(rows[s]) for s in ordered}

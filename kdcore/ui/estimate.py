@@ -68,10 +68,13 @@ def duration_text(seconds: float) -> str:
 
 
 def arm_family(arm: str, config: Mapping[str, Any]) -> str:
-    """The family of an arm's model: the teacher's is in the config, every student is of the default family."""
-    if arm_base(arm) == "teacher":
-        return (config.get("teacher") or {}).get("family") or DEFAULT_FAMILY
-    return DEFAULT_FAMILY
+    """The family of an arm's model, from the config: the teacher's, or the student's for both student arms.
+
+    A config without a family (an older run) means the default family, as validation reads it.
+    """
+    role = "teacher" if arm_base(arm) == "teacher" else "student"
+    size = config.get(role)
+    return (size.get("family") if isinstance(size, Mapping) else None) or DEFAULT_FAMILY
 
 
 def measured_speeds(runs: Iterable[Any]) -> list[ArmSpeed]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kdcore.paths import DOWNLOADS, run_dir, runs_dir, validate_run_id
+from kdcore.paths import DOWNLOADS, SAVEDMODEL_FOLDER, run_dir, runs_dir, validate_run_id
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,6 +110,49 @@ def build_run_zip(run_id: str, home: str | Path | None = None, *, config: Mappin
                         compress_type=zipfile.ZIP_DEFLATED)
         if "metrics.csv" not in present and curves is not None and not curves.empty:
             zf.writestr(f"{run_id}/metrics.csv", curves.to_csv(index=False), compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def savedmodel_files(run_id: str, home: str | Path | None = None) -> list[tuple[str, Path]]:
+    """(path inside the folder, real path) of each regular file of the run's SavedModel; [] when it has none.
+
+    The same rule as :func:`servable_path`, for a folder: the folder itself is no link and lies in the
+    run's real folder, and only regular files under it are listed (links inside are left out).
+    """
+    folder = run_dir(validate_run_id(run_id), home) / SAVEDMODEL_FOLDER
+    try:
+        real_runs = runs_dir(home).resolve(strict=True)
+        real_folder = folder.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return []
+    if folder.is_symlink() or not real_folder.is_dir() or real_folder.parent.parent != real_runs:
+        return []
+    found = []
+    for root, _dirs, names in os.walk(real_folder, followlinks=False):
+        for name in sorted(names):
+            path = Path(root) / name
+            if not path.is_symlink() and stat.S_ISREG(path.lstat().st_mode):
+                found.append((path.relative_to(real_folder).as_posix(), path))
+    return sorted(found)
+
+
+def savedmodel_bytes(run_id: str, home: str | Path | None = None) -> int | None:
+    """The SavedModel's files added up, or None when the run has none to serve."""
+    files = savedmodel_files(run_id, home)
+    return sum(path.lstat().st_size for _, path in files) if files else None
+
+
+def build_savedmodel_zip(run_id: str, home: str | Path | None = None) -> bytes:
+    """The run's SavedModel folder as a zip (``student_savedmodel/...``), made when the button is clicked."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for inside, path in savedmodel_files(run_id, home):
+            try:
+                with os.fdopen(os.open(path, _READ_FLAGS), "rb") as f:
+                    if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                        zf.writestr(f"{SAVEDMODEL_FOLDER}/{inside}", f.read())
+            except OSError:  # changed since it was listed: leave it out
+                continue
     return buffer.getvalue()
 
 

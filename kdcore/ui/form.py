@@ -4,7 +4,8 @@ Widget keys are the config fields' dotted paths (``form.distill.alpha``), so a v
 problem maps straight back to its widget; labels, presets and the parameter estimate the
 form shows live here too. What the form knows of each model family (its label, caption, size
 fields and presets) it reads from the family registry, ``kdcore.config.FAMILIES``, so a new family
-appears here without an edit. No Streamlit and no TensorFlow: the page draws, this converts.
+appears here without an edit. The teacher and the student each pick a family; only the
+teacher's brings a recipe. No Streamlit and no TensorFlow: the page draws, this converts.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from kdcore.config import (
     DEFAULT_FAMILY,
     FAMILIES,
     LATER_FIELDS,
-    PRESETS,
-    SIZE_PRESETS,
+    STUDENT_DEFAULT_SIZES,
     ConfigError,
     RunConfig,
     config_from_dict,
@@ -26,14 +26,27 @@ from kdcore.config import (
     get_path,
     param_count,
     parse_size,
-    presets_for,
-    switched_recipe,
 )
 from kdcore.config.teacher_source import MODEL_SOURCES
-
-#: Prefix of every New-run widget key; the rest of the key is the config field's dotted path,
-#: so a validation problem (``student.lstm_units: ...``) maps straight back to its widget.
-FORM_PREFIX = "form."
+from kdcore.ui.models_form import (  # noqa: F401 - the form's names, re-exported for the pages and setups
+    CUSTOM_PRESET,
+    FAMILY_CAPTIONS,
+    FAMILY_FIELDS,
+    FAMILY_LABELS,
+    FORM_PREFIX,
+    PRESET_LABELS,
+    ROLES,
+    SIZE_FIELDS,
+    family_values,
+    form_key,
+    is_list_field,
+    matching_preset,
+    preset_values,
+    role_family,
+    role_fields,
+    role_presets,
+    widget_value,
+)
 
 #: Config path -> label a person sees. Also the list of fields the form edits; the models' size
 #: fields are every family's ``form_fields`` (a field several families share has one label).
@@ -53,7 +66,9 @@ FIELD_LABELS: dict[str, str] = {
     "teacher.family": "Teacher · family",
     **{f"teacher.{name}": f"Teacher · {label}" for entry in FAMILIES.values()
        for name, label in entry.form_fields.items()},
-    **{f"student.{name}": f"Student · {label}" for name, label in FAMILIES[DEFAULT_FAMILY].form_fields.items()},
+    "student.family": "Student · family",
+    **{f"student.{name}": f"Student · {label}" for entry in FAMILIES.values()
+       for name, label in entry.form_fields.items()},
     "distill.alpha": "Alpha",
     "distill.temperature": "Temperature",
     "distill.scale_t2": "T² scaling",
@@ -85,6 +100,11 @@ FIELD_LABELS: dict[str, str] = {
     "teacher_source.id_column": "Soft labels · id column",
     "teacher_source.members": "Ensemble members",
     "teacher_source.combine": "Ensemble · combine",
+    "report.enabled": "Compression report",
+    "report.latency_calls": "Report · latency calls",
+    "report.throughput_batch": "Report · throughput batch",
+    "report.threads": "Report · CPU threads",
+    "report.conversions": "Report · TFLite and ONNX",
 }
 #: Fields where an empty widget means "not set" (None) rather than an empty string.
 _EMPTY_IS_NONE = {"data.path", "teacher_from", "teacher_source.file", "teacher_source.test_file",
@@ -95,37 +115,6 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
     "ensemble": ("members", "combine")}
 #: A list-valued field the form edits as a list (a multiselect), not as ``3, 4, 5`` text.
 _LIST_WIDGETS = {"teacher_source.members"}
-#: Size fields of each family, in the order the form shows them (the family itself excluded).
-FAMILY_FIELDS: dict[str, tuple[str, ...]] = {name: tuple(entry.form_fields) for name, entry in FAMILIES.items()}
-SIZE_FIELDS = FAMILY_FIELDS[DEFAULT_FAMILY]
-FAMILY_LABELS = {name: entry.label for name, entry in FAMILIES.items()}
-FAMILY_CAPTIONS = {name: entry.caption for name, entry in FAMILIES.items()}
-CUSTOM_PRESET = "custom"
-PRESET_LABELS = {CUSTOM_PRESET: "Custom", **{name: f"{preset.label} (for tests)" if preset.for_tests else preset.label
-                                            for name, preset in PRESETS.items()}}
-
-
-def role_presets(role: str) -> list[str]:
-    """Presets offered for a role (as the config accepts them), after the form's own ``custom``."""
-    return [CUSTOM_PRESET, *presets_for(role)]
-
-
-def role_fields(role: str, family: str | None) -> tuple[str, ...]:
-    """The size fields the form shows (and submits) for a role as its family stands."""
-    return FAMILY_FIELDS.get(family or DEFAULT_FAMILY, SIZE_FIELDS) if role == "teacher" else SIZE_FIELDS
-
-
-def is_list_field(family: str | None, name: str) -> bool:
-    """Whether a size field holds a list (a conv teacher's kernel widths): the form shows it as text, ``3, 4, 5``."""
-    field = FAMILIES[family or DEFAULT_FAMILY].size.model_fields.get(name)
-    return field is not None and getattr(field.annotation, "__origin__", None) in (tuple, list)
-
-
-def form_key(path: str) -> str:
-    """The widget key of a config field: ``form.distill.alpha``."""
-    return FORM_PREFIX + path
-
-
 FORM_STASH = "new_run.stash"
 PREFILL_KEY = "new_run.prefill"
 PRESET_KEY = "preset."  # + role
@@ -154,29 +143,6 @@ def teacher_fields(config: Mapping[str, Any]) -> dict[str, Any]:
 
 #: Non-widget key: the teacher family the form showed last, so a switch knows where it came from.
 FAMILY_SHOWN = "new_run.family_shown"
-
-
-def family_values(family: str, current: Mapping[str, Any] | None = None, previous: str | None = None) -> dict[str, Any]:
-    """Widget values that switch the teacher to a family: its default sizes and its recipe.
-
-    A recipe field the user changed (it no longer holds the ``previous`` family's recipe
-    value) keeps its value, as ``apply_overrides`` does on the command line.
-    """
-    entry = FAMILIES[family]
-    size = entry.default_size.model_dump()
-    values = {form_key(f"teacher.{name}"): _widget_value(size[name]) for name in size}
-    shown = {path: current[form_key(path)] for path in entry.recipe if form_key(path) in (current or {})}
-    maxlen = (current or {}).get(form_key("data.maxlen"))
-    changes = switched_recipe(previous or "", family, shown, maxlen, maxlen)
-    values.update({form_key(path): value for path, value in changes.items()})
-    return values
-
-
-def _widget_value(value: Any) -> Any:
-    """A list of sizes (a conv teacher's kernel widths) shows as editable text, ``3, 4, 5``; its size model reads it."""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return value
 
 
 def field_help(path: str, family: str | None = DEFAULT_FAMILY) -> str:
@@ -234,6 +200,7 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
     defaults = RunConfig().model_dump()
     for entry in FAMILIES.values():  # fields of the other families, for when the user switches
         defaults["teacher"] = {**entry.default_size.model_dump(), **defaults["teacher"]}
+        defaults["student"] = {**STUDENT_DEFAULT_SIZES[entry.name].model_dump(), **defaults["student"]}
     given = config.model_dump() if isinstance(config, RunConfig) else dict(config or {})
     values: dict[str, Any] = {}
     for path in FIELD_LABELS:
@@ -242,7 +209,7 @@ def form_values(config: RunConfig | Mapping[str, Any] | None = None) -> dict[str
             value = LATER_FIELDS[path] if path in LATER_FIELDS else get_path(defaults, path)
         if path in _EMPTY_IS_NONE and value is None:
             value = ""  # not None: a selectbox holding None shows Streamlit's "Choose an option" placeholder
-        values[form_key(path)] = list(value or []) if path in _LIST_WIDGETS else _widget_value(value)
+        values[form_key(path)] = list(value or []) if path in _LIST_WIDGETS else widget_value(value)
     return values
 
 
@@ -264,11 +231,10 @@ def _submitted(path: str, values: Mapping[str, Any]) -> bool:
 def config_dict_from_form(values: Mapping[str, Any]) -> dict[str, Any]:
     """Nest the flat widget values back into RunConfig's shape (not yet validated)."""
     raw: dict[str, Any] = {}
-    family = values.get(form_key("teacher.family")) or DEFAULT_FAMILY
-    shown = {f"teacher.{name}" for name in role_fields("teacher", family)}
+    shown = {f"{role}.{name}" for role in ROLES for name in role_fields(role, role_family(values, role))}
     registered = (values.get(form_key("data.dataset")) or "imdb") != "imdb"
     for path in FIELD_LABELS:
-        if path.startswith("teacher.") and path != "teacher.family" and path not in shown:
+        if path.startswith(("teacher.", "student.")) and not path.endswith(".family") and path not in shown:
             continue  # another family's field, kept in the form for switching back
         if registered and path == "data.path":
             continue  # IMDB's npz file: hidden (and kept for switching back) while a registered dataset is picked
@@ -339,36 +305,6 @@ def validate_form(values: Mapping[str, Any]) -> tuple[RunConfig | None, list[str
     """The config the form describes, or None and every problem worded for a person."""
     check = check_form(values)
     return check.config, check.problems
-
-
-def preset_values(role: str, preset: str, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Widget values that put one model on a preset (role: teacher or student).
-
-    A teacher preset of another family than the form's ``current`` one switches the family and
-    brings that family's recipe; one of the same family changes the sizes only.
-    """
-    size = SIZE_PRESETS[preset]
-    values: dict[str, Any] = {}
-    shown = (current or {}).get(form_key("teacher.family"), DEFAULT_FAMILY)
-    if role == "teacher" and size.family != shown:
-        values.update(family_values(size.family, current, shown))
-        values[form_key("teacher.family")] = size.family
-    dumped = size.model_dump()
-    values.update({form_key(f"{role}.{name}"): _widget_value(dumped[name]) for name in role_fields(role, size.family)})
-    return values
-
-
-def matching_preset(values: Mapping[str, Any], role: str) -> str:
-    """The preset whose family and sizes the form shows for this role, else ``custom``."""
-    family = (values.get(form_key("teacher.family")) or DEFAULT_FAMILY) if role == "teacher" else DEFAULT_FAMILY
-    for name in role_presets(role)[1:]:
-        size = SIZE_PRESETS[name]
-        if size.family != family:
-            continue
-        dumped = size.model_dump()
-        if all(values.get(form_key(f"{role}.{f}")) == _widget_value(dumped[f]) for f in role_fields(role, family)):
-            return name
-    return CUSTOM_PRESET
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,6 +124,45 @@ def cached_file_columns(ask: PreviewAsk) -> list[str]:
     from kdcore.ui.datasets import file_columns
 
     return file_columns(ask)
+
+
+# -- the New-run form's models -------------------------------------------------------------------------------------
+
+
+def _problems_under(col: Any, problems: Iterable[str]) -> None:
+    for problem in problems:
+        col.error(problem, icon=":material/error:")
+
+
+def model_column(role: str, col: Any, by_field: Mapping[str, Sequence[str]], locked: bool,
+                 on_preset: Callable[[str], None], on_family: Callable[[str], None],
+                 on_edit: Callable[[str], None]) -> None:
+    """One model's preset box, family picker, the family's sketch and its size fields, each with its problems.
+
+    Why one function for both roles: the teacher and the student choose a family the same way
+    (the callbacks say what a choice brings: the teacher's recipe, or the student's sizes only),
+    and each field's help describes the family the role shows.
+    """
+    from kdcore.ui import models_form as mf
+    from kdcore.ui.form import FIELD_LABELS, PRESET_KEY, field_help
+
+    col.selectbox("Preset", mf.role_presets(role), key=PRESET_KEY + role, format_func=mf.PRESET_LABELS.get,
+                  on_change=on_preset, args=(role,), disabled=locked)
+    family = col.selectbox(FIELD_LABELS[f"{role}.family"], list(mf.FAMILY_LABELS), key=mf.form_key(f"{role}.family"),
+                           format_func=mf.FAMILY_LABELS.get, on_change=on_family, args=(role,), disabled=locked,
+                           help=field_help(f"{role}.family"))
+    col.caption(mf.FAMILY_CAPTIONS[family])
+    for name in mf.role_fields(role, family):
+        path = f"{role}.{name}"
+        common = {"key": mf.form_key(path), "on_change": on_edit, "args": (role,), "disabled": locked,
+                  "help": field_help(path, family)}
+        if mf.is_list_field(family, name):
+            col.text_input(FIELD_LABELS[path], placeholder="e.g. 3, 4, 5", **common)
+        else:
+            is_dropout = name.endswith("dropout")
+            col.number_input(FIELD_LABELS[path], step=0.05 if is_dropout else 8,
+                             format="%.2f" if is_dropout else "%d", **common)
+        _problems_under(col, by_field.get(path, ()))
 
 
 # -- the New-run form's teacher source -----------------------------------------------------------------------------

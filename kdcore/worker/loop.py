@@ -30,6 +30,7 @@ from typing import Any, TextIO, TypeVar
 from kdcore import paths
 from kdcore.progress import RunCancelled
 from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, TRANSIENT_STORE_ERRORS, RunRecord, RunStore
+from kdcore.worker.halving import SweepPruner, pruner_for
 from kdcore.worker.processes import pid_alive, serve_devices
 from kdcore.worker.reporter import StoreReporter, captured_stdout
 from kdcore.worker.runner import Runner, load_runner, pipeline_device, pipeline_runner
@@ -209,9 +210,10 @@ class Worker:
     def execute(self, run: RunRecord) -> str:
         """Train one claimed run to its end; returns its final status (``queued`` if handed back, ``stopped``
         if the store file went, ``lost`` if another worker holds it now)."""
+        pruner = self._pruner(run)
         reporter = StoreReporter(self.store, run.id, self.id, flush_interval=self.flush_interval,
                                  cancel_poll_interval=self.cancel_poll_interval, stop_event=self._stop,
-                                 say=self._say)
+                                 say=self._say, pruner=pruner.prune if pruner is not None else None)
         self._current = (run.id, reporter)
         self._say(f"run {run.id} ({run.name or 'unnamed'}): started, attempt {run.attempts}")
         try:
@@ -232,6 +234,13 @@ class Worker:
             self._current = None
             reporter.close(timeout=1.0)
         return status
+
+    def _pruner(self, run: RunRecord) -> SweepPruner | None:
+        """Successive halving for a run of a sweep that asks for it; a damaged row or busy store: none."""
+        try:
+            return pruner_for(self.store, run, run.run_config())
+        except (ValueError, *TRANSIENT_STORE_ERRORS):
+            return None
 
     def _finish(self, run: RunRecord, reporter: StoreReporter, status: str, **fields: Any) -> str:
         """Write the run's last progress, then its end; ``lost`` if it is no longer this worker's."""

@@ -14,7 +14,7 @@ import io
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -46,8 +46,10 @@ class StoreReporter:
     def __init__(self, store: RunStore, run_id: str, worker_id: str, *, flush_interval: float = 0.5,
                  cancel_poll_interval: float = 0.2, stop_event: threading.Event | None = None,
                  sync_timeout: float = 2.0, max_pending: int = MAX_PENDING,
-                 say: Callable[[str], None] | None = None):
+                 say: Callable[[str], None] | None = None,
+                 pruner: Callable[[str, int, Mapping[str, float]], str | None] | None = None):
         self.store = store
+        self._pruner = pruner  # a sweep's successive halving (kdcore.worker.halving), None for any other run
         self.run_id = run_id
         self.worker_id = worker_id
         self.flush_interval = flush_interval
@@ -107,6 +109,16 @@ class StoreReporter:
                     return False
                 self._cond.wait(left)
         return True
+
+    def prune(self, arm: str, epoch: int, metrics: Mapping[str, float]) -> str | None:
+        """Why to stop ``arm`` after ``epoch`` (successive halving of the run's sweep), or None to go on.
+
+        The epoch's own row is written first, so the runs that reach this rung later compare with it.
+        """
+        if self._pruner is None:
+            return None
+        self.flush(timeout=self.sync_timeout)
+        return self._pruner(arm, epoch, metrics)
 
     def should_stop(self) -> bool:
         now = time.monotonic()

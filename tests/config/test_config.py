@@ -15,6 +15,7 @@ from kdcore.config import (
     FAMILY_DEFAULT_SIZES,
     NOTEBOOK_STUDENT,
     NOTEBOOK_TEACHER,
+    STUDENT_DEFAULT_SIZES,
     ConfigError,
     RunConfig,
     field_reference,
@@ -26,16 +27,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def leaf_fields(model: BaseModel, prefix: str = "", suffix: str = "") -> set[str]:
     """Dotted names of every non-model field, walked from the model classes themselves.
 
-    The teacher's fields are named per family (``teacher.filters (conv)``), with one ``teacher.family``.
+    The teacher's and the student's fields are named per family (``teacher.filters (conv)``), with one
+    ``teacher.family`` and one ``student.family``.
     """
     names: set[str] = set()
     for name in type(model).model_fields:
         value = getattr(model, name)
-        if prefix == "" and name == "teacher":
-            for family, size in FAMILY_DEFAULT_SIZES.items():
-                fields = leaf_fields(size, "teacher.", f" ({family})")
-                names |= {n for n in fields if not n.startswith("teacher.family")}
-            names.add("teacher.family")
+        if prefix == "" and name in ("teacher", "student"):
+            for family, size in (FAMILY_DEFAULT_SIZES if name == "teacher" else STUDENT_DEFAULT_SIZES).items():
+                fields = leaf_fields(size, f"{name}.", f" ({family})")
+                names |= {n for n in fields if not n.startswith(f"{name}.family")}
+            names.add(f"{name}.family")
         elif isinstance(value, BaseModel):
             names |= leaf_fields(value, f"{prefix}{name}.")
         else:
@@ -44,9 +46,13 @@ def leaf_fields(model: BaseModel, prefix: str = "", suffix: str = "") -> set[str
 
 
 def default_of(name: str) -> Any:
-    """RunConfig()'s value of a field_reference row, ``teacher.filters (conv)`` from that family's defaults."""
+    """RunConfig()'s value of a field_reference row, ``teacher.filters (conv)`` from that family's defaults.
+
+    A student's row (``student.filters (conv)``) holds the family's default student sizes.
+    """
     path, _, family = name.partition(" (")
-    value: Any = FAMILY_DEFAULT_SIZES[family.rstrip(")")] if family else RunConfig()
+    sizes = STUDENT_DEFAULT_SIZES if path.startswith("student.") else FAMILY_DEFAULT_SIZES
+    value: Any = sizes[family.rstrip(")")] if family else RunConfig()
     parts = path.split(".")[1:] if family else path.split(".")
     for part in parts:
         value = getattr(value, part)

@@ -171,16 +171,38 @@ def test_family_of__models_dicts_and_preset_names():
     assert family_of("conv") == "conv", "a family's name"
 
 
-def test_presets_for__students_take_the_default_family_only():
+def test_presets_for__either_role_takes_every_familys_presets():
+    # issue 20 (students of any family): the student's presets are no longer the default family's only
     assert presets_for("teacher") == list(SIZE_PRESETS), "a teacher may be any preset"
-    student = presets_for("student")
-    assert student and all(SIZE_PRESETS[n].family == DEFAULT_FAMILY for n in student), f"students: {student}"
-    assert set(SIZE_PRESETS) - set(student) == {n for n, s in SIZE_PRESETS.items() if s.family != DEFAULT_FAMILY}
+    assert presets_for("student") == list(SIZE_PRESETS), "a student may be any preset, the small ones too"
+    assert {SIZE_PRESETS[n].family for n in presets_for("student")} == set(FAMILIES), "every family offered"
 
 
 def test_presets__the_default_familys_first_then_full_size_then_small_ones():
-    assert list(SIZE_PRESETS) == ["notebook-teacher", "notebook-student", "tiny", "ngram", "conv", "tiny-ngram",
-                                  "tiny-conv"], "the order the form and the messages list them in"
+    assert list(SIZE_PRESETS) == ["notebook-teacher", "notebook-student", "small-student", "tiny", "ngram",
+                                  "ngram-student", "small-ngram", "micro-ngram", "conv", "conv-student", "small-conv",
+                                  "tiny-ngram", "tiny-conv"], "the order the form and the messages list them in"
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_family__student_size_is_smaller_than_the_teachers(family: str):
+    # given: the sizes a model of the family gets in each role when only its family is chosen
+    entry = FAMILIES[family]
+    # when
+    teacher, student = (param_count(size, 20_000) for size in (entry.default_size, entry.student_size))
+    # then
+    assert entry.student_size.family == family, f"{family}: the student default is of its own family"
+    assert student < teacher, f"{family}: a default student ({student:,}) is smaller than the teacher ({teacher:,})"
+
+
+def test_presets__student_sizes_span_a_frontier():
+    # given: the student presets of every family, at IMDB's default vocabulary
+    counts = {name: param_count(SIZE_PRESETS[name], 20_000) for name in presets_for("student")}
+    # then: from about 20k to the notebook student's 1.3M, every family with a student below 200k
+    assert min(counts.values()) < 25_000 and counts["notebook-student"] > 1_300_000, f"{counts}"
+    for family in FAMILIES:
+        assert any(SIZE_PRESETS[n].family == family and c < 200_000 for n, c in counts.items()), \
+            f"{family}: a small student for the frontier ({counts})"
 
 
 def test_parse_size__validates_one_models_sizes_as_its_role_allows():
@@ -189,7 +211,12 @@ def test_parse_size__validates_one_models_sizes_as_its_role_allows():
     assert isinstance(parse_size("student", {"embedding_dim": 8, "lstm_units": 4, "gru_units": 4}), RecurrentSize)
     with pytest.raises(ConfigError, match="unknown family 'transformer'"):
         parse_size("teacher", {"family": "transformer"})
+    # issue 20: a student of another family is parsed by its family, as a teacher is
+    assert parse_size("student", {"family": "ngram", "embedding_dim": 8}) == SIZE_PRESETS["ngram"].model_copy(
+        update={"embedding_dim": 8}), "a student's sizes by their family"
+    with pytest.raises(ConfigError, match="student.family: unknown family 'transformer'"):
+        parse_size("student", {"family": "transformer"})
     with pytest.raises(ValueError):
-        parse_size("student", {"family": "ngram", "embedding_dim": 8})
+        parse_size("student", {"family": "ngram", "lstm_units": 8})
     with pytest.raises(ValueError):
         parse_size("teacher", {"family": "conv", "kernel_sizes": [0]})

@@ -111,10 +111,15 @@ def test_config__without_a_family_a_config_is_the_notebooks():
     pytest.param({"teacher": {"family": "conv", "kernel_sizes": [0, 65]}}, "teacher.kernel_sizes: each kernel width "
                  "must be between 1 and 64, not 0, 65", id="width-out-of-range"),
     pytest.param({"teacher": {"family": "conv", "kernel_sizes": []}}, "teacher.kernel_sizes: ", id="no-widths"),
-    pytest.param({"student": {"family": "ngram", "embedding_dim": 8}}, "student.family: Input should be 'recurrent'",
-                 id="student-not-recurrent"),
-    pytest.param({"student": "ngram"}, "student: unknown preset 'ngram'; allowed: notebook-teacher, "
-                 "notebook-student, tiny", id="student-family-preset"),
+    # issue 20: a student may be of any family, refused by name like the teacher where its sizes cannot be
+    pytest.param({"student": {"family": "ngram", "lstm_units": 8}}, "student.lstm_units: unknown field",
+                 id="student-other-familys-field"),
+    pytest.param({"student": {"family": "transformer"}}, "student.family: unknown family 'transformer'; "
+                 "allowed: recurrent, ngram, conv", id="student-unknown-family"),
+    pytest.param({"student": {"family": "conv", "kernel_sizes": [0]}}, "student.kernel_sizes: each kernel width "
+                 "must be between 1 and 64, not 0", id="student-width-out-of-range"),
+    pytest.param({"student": "transformer"}, "student: unknown preset 'transformer'; allowed: notebook-teacher, "
+                 "notebook-student, small-student, tiny, ngram", id="student-unknown-preset"),
     pytest.param({"data": {"teacher_maxlen": 0}}, "data.teacher_maxlen: Input should be greater than or equal to 1",
                  id="teacher-maxlen-0"),
     pytest.param({"teacher": "ngram", "data": None}, "data: Input should be a valid dictionary", id="data-null"),

@@ -68,7 +68,9 @@ def test_run_store__reopens_existing_file(kd_home: Path) -> None:
 def test_run_store__migrates_version_1_file(kd_home: Path) -> None:
     # given: a file written by schema version 1 (no crash counter)
     old_ddl = store_schema.RUNS_DDL.replace(",\n    crashes          INTEGER NOT NULL DEFAULT 0", "")
-    assert "crashes" not in old_ddl, "the version-1 table has no crashes column"
+    sweep_columns = ",\n    sweep_id         TEXT,\n    point            TEXT,\n    teacher_key      TEXT"
+    old_ddl = old_ddl.replace(sweep_columns, "")
+    assert "crashes" not in old_ddl and "sweep_id" not in old_ddl, "the version-1 table has neither column"
     conn = sqlite3.connect(paths.store_path(kd_home), isolation_level=None)
     conn.execute(old_ddl)
     conn.execute("PRAGMA user_version = 1")
@@ -78,7 +80,7 @@ def test_run_store__migrates_version_1_file(kd_home: Path) -> None:
     run_id = store.create_run(CONFIG)
     # then
     columns = [r[1] for r in sqlite3.connect(store.path).execute("PRAGMA table_info(runs)")]
-    assert "crashes" in columns, f"the missing column is added, got {columns}"
+    assert {"crashes", "sweep_id", "point", "teacher_key"} <= set(columns), f"missing columns added: {columns}"
     assert store.get_run(run_id).status == "queued", "the migrated store works"
 
 

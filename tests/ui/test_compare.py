@@ -40,7 +40,7 @@ def test_config_sections__group_by_section_and_mark_changed_values() -> None:
     sections = compare.config_sections(config)
     # then the sections come in reading order, each row says its value, the default, and whether it changed
     assert list(sections) == ["Run", "Data", "Teacher", "Student", "Teacher source", "Distillation",
-                              "Training"], f"{list(sections)}"
+                              "Training", "Compression report"], f"{list(sections)}"  # issue 20: `report`
     train = sections["Training"].set_index("Field")
     assert (train.loc["train.epochs", "Value"], train.loc["train.epochs", "Default"]) == ("7", "3"), f"{train}"
     assert train.loc["train.epochs", "Changed"] and not train.loc["train.seed", "Changed"], "only edits are marked"

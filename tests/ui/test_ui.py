@@ -40,8 +40,8 @@ def record(**changes: object) -> RunRecord:
 
 
 def test_field_labels__cover_every_config_field() -> None:
-    # every family's teacher fields (`teacher.filters (conv)` -> `teacher.filters`); the student is always recurrent
-    fields = {row["field"].split(" (")[0] for row in field_reference()} - {"student.family"}
+    # every family's teacher and student fields (`teacher.filters (conv)` -> `teacher.filters`), both families
+    fields = {row["field"].split(" (")[0] for row in field_reference()}
     assert fields == set(ui_form.FIELD_LABELS), (
         f"the New-run form must edit every config field (a new field would be dropped silently): "
         f"{fields ^ set(ui_form.FIELD_LABELS)}")
@@ -167,7 +167,7 @@ def test_presets__a_teacher_preset_of_another_family_switches_it() -> None:
     assert values[ui_form.form_key("teacher.family")] == "conv"
     assert values[ui_form.form_key("teacher.kernel_sizes")] == "2, 3", "widths as the text box shows them"
     assert ui_form.matching_preset(values, "teacher") == "tiny-conv"
-    assert "tiny-conv" not in ui_form.role_presets("student"), "students are recurrent only"
+    assert "tiny-conv" in ui_form.role_presets("student"), "issue 20: a student may be of any family"
     same_family = {**ui_form.form_values(), ui_form.form_key("distill.alpha"): 0.5}
     same_family.update(ui_form.preset_values("teacher", "tiny", same_family))
     assert same_family[ui_form.form_key("distill.alpha")] == 0.5, "a preset of the same family keeps the recipe fields"

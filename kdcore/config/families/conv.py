@@ -56,11 +56,18 @@ def conv_text(size: Mapping[str, Any]) -> str:
     return f"conv {size.get('embedding_dim', '?')}d, {size.get('filters', '?')}×[{widths}]"
 
 
+#: Student sizes: about half the notebook student's parameters, and an eighth (vocabulary 20,000).
+CONV_STUDENT = ConvSize(embedding_dim=32, filters=32)
+SMALL_CONV = ConvSize(embedding_dim=8, filters=16, kernel_sizes=(3, 5))
+
 CONV = Family(
     name="conv",
     size=ConvSize,
     default_size=ConvSize(),
+    student_size=CONV_STUDENT,
     presets=(Preset("conv", ConvSize(), "Conv teacher"),
+             Preset("conv-student", CONV_STUDENT, "Conv student (32d, 32×[3,4,5])"),
+             Preset("small-conv", SMALL_CONV, "Small conv student (8d, 16×[3,5])"),
              Preset("tiny-conv", ConvSize(embedding_dim=8, filters=4, kernel_sizes=(2, 3)), "Tiny conv",
                     for_tests=True)),
     label="Convolutional (Conv1D widths)",

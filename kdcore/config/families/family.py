@@ -14,9 +14,9 @@ from typing import Any
 
 from kdcore.config.base import StrictModel
 
-FAMILY_HELP = ("Model family: recurrent (the notebook's BiLSTM+BiGRU; every student), ngram (unigram + hashed "
-               "bigram embeddings, averaged) or conv (parallel Conv1D widths, max-pooled). The student is "
-               "always recurrent.")
+FAMILY_HELP = ("Model family: recurrent (the notebook's BiLSTM+BiGRU; the default for both models), ngram "
+               "(unigram + hashed bigram embeddings, averaged) or conv (parallel Conv1D widths, max-pooled). "
+               "The teacher and the student each take any family; only the teacher's brings a recipe.")
 
 
 class FamilySize(StrictModel):
@@ -44,14 +44,16 @@ class Family:
     ``builder`` is ``"module:function"``, a function ``(size, vocab_size, maxlen, name, num_classes=2,
     mask_padding=False) -> keras.Model``
     in the engine, imported only when a model is built. ``recipe`` maps dotted config paths to
-    the settings measured best for the family: switching the teacher to it brings them along
-    unless the user set them (see :mod:`kdcore.config.recipes`); every family sets the same paths,
-    so switching back restores the previous family's values.
+    the settings measured best for the family *as a teacher*: switching the teacher to it brings
+    them along unless the user set them (see :mod:`kdcore.config.recipes`); every family sets the
+    same paths, so switching back restores the previous family's values. Switching the student's
+    family brings only ``student_size``: the recipe is the teacher's, not the student's.
     """
 
     name: str  #: the value of the size model's ``family`` field
     size: type[FamilySize]
     default_size: FamilySize  #: a teacher's sizes when the family is chosen without sizes
+    student_size: FamilySize  #: a student's sizes when its family is chosen without sizes (smaller than a teacher)
     presets: tuple[Preset, ...]
     label: str  #: the form's name for the family
     caption: str  #: the form's one-line sketch of the architecture

@@ -37,11 +37,21 @@ def ngram_text(size: Mapping[str, Any]) -> str:
     return f"n-gram {size.get('embedding_dim', '?')}d, {size.get('bigram_buckets', 0):,} buckets"
 
 
+#: Student sizes for a size/accuracy frontier (vocabulary 20,000): about 580k, 96k and 21k parameters; the
+#: smallest is a one-number-per-word model (a logistic regression on the averaged words and bigrams).
+NGRAM_STUDENT = NgramSize(embedding_dim=16, bigram_buckets=2**14)
+SMALL_NGRAM = NgramSize(embedding_dim=4, bigram_buckets=2**12)
+MICRO_NGRAM = NgramSize(embedding_dim=1, bigram_buckets=2**10)
+
 NGRAM = Family(
     name="ngram",
     size=NgramSize,
     default_size=NgramSize(),
+    student_size=NGRAM_STUDENT,
     presets=(Preset("ngram", NgramSize(), "N-gram teacher"),
+             Preset("ngram-student", NGRAM_STUDENT, "N-gram student (16d, 16,384 buckets)"),
+             Preset("small-ngram", SMALL_NGRAM, "Small n-gram student (4d, 4,096 buckets)"),
+             Preset("micro-ngram", MICRO_NGRAM, "Micro n-gram student (1d, 1,024 buckets)"),
              Preset("tiny-ngram", NgramSize(embedding_dim=8, bigram_buckets=64), "Tiny n-gram", for_tests=True)),
     label="Bag of n-grams (fastText-style)",
     caption="Unigram + hashed-bigram embeddings, averaged over the review → Dense(2).",

@@ -1,4 +1,4 @@
-"""The notebook's recurrent classifier, Embedding -> BiLSTM -> BiGRU -> Dense(2): every student, the default teacher."""
+"""The notebook's recurrent classifier, Embedding -> BiLSTM -> BiGRU -> Dense(2): the default student and teacher."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kdcore.config.families.family import FAMILY_HELP, Family, FamilySize, Prese
 
 
 class RecurrentSize(FamilySize):
-    """Sizes of Embedding -> BiLSTM -> BiGRU -> Dense(2), the notebook's model and every student.
+    """Sizes of Embedding -> BiLSTM -> BiGRU -> Dense(2), the notebook's model and the default student.
 
     Dropouts keep cuDNN eligibility: spatial dropout after the embedding and dropout before
     the classifier, never recurrent dropout (it rules cuDNN out and is about 25x slower).
@@ -44,14 +44,17 @@ def recurrent_text(size: Mapping[str, Any]) -> str:
 
 NOTEBOOK_TEACHER = RecurrentSize(embedding_dim=128, lstm_units=64, gru_units=128)
 NOTEBOOK_STUDENT = RecurrentSize(embedding_dim=64, lstm_units=32, gru_units=32)
+SMALL_STUDENT = RecurrentSize(embedding_dim=16, lstm_units=8, gru_units=8)
 TINY = RecurrentSize(embedding_dim=8, lstm_units=4, gru_units=4)
 
 RECURRENT = Family(
     name="recurrent",
     size=RecurrentSize,
     default_size=NOTEBOOK_TEACHER,
+    student_size=NOTEBOOK_STUDENT,
     presets=(Preset("notebook-teacher", NOTEBOOK_TEACHER, "Notebook teacher"),
              Preset("notebook-student", NOTEBOOK_STUDENT, "Notebook student"),
+             Preset("small-student", SMALL_STUDENT, "Small recurrent student (16/8/8)"),
              Preset("tiny", TINY, "Tiny", for_tests=True)),
     label="Recurrent (BiLSTM + BiGRU, the notebook's)",
     caption="Embedding → BiLSTM → BiGRU → Dense(2). LSTM and GRU units are per direction.",

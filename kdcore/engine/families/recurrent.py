@@ -1,4 +1,4 @@
-"""The notebook's model, Embedding -> BiLSTM(return_sequences) -> BiGRU -> Dense(K logits): every student.
+"""The notebook's model, Embedding -> BiLSTM(return_sequences) -> BiGRU -> Dense(K logits): the default student.
 
 The recurrent layers keep Keras' defaults (tanh, sigmoid, no recurrent dropout, no unroll,
 GRU reset_after) so that on a GPU they run on cuDNN; regularisation is spatial dropout after
