@@ -20,6 +20,8 @@ MODULES = {
     "ngram-step": ("ngram_step", "where the n-gram teacher's training step goes (table copy, dense Adam)"),
     "datasets": ("datasets", "own data: register time, IMDB's npz against its CSV, the 3-class tweets over seeds"),
     "teachers": ("teachers", "own teachers: an ensemble of three families against the n-gram teacher alone"),
+    "frontier": ("frontier", "the size/accuracy frontier on full IMDB: six student sizes (queue|report)"),
+    "sweep-halving": ("sweep_halving", "successive halving against the full grid, 12 points side by side"),
     "ngram-teacher": ("ngram_teacher", "the n-gram teacher with a row-wise Adam: seconds per epoch, accuracy"),
 }
 

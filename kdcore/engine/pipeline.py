@@ -101,8 +101,15 @@ def _data_line(d: DataConfig, splits: Splits) -> str:
 
 
 def _deployment(run: RunContext, splits: Splits, students: bool) -> Deployment | None:
-    """The compression report (:mod:`~kdcore.engine.deploy`); a finished run read back keeps the one it has."""
+    """The compression report (:mod:`~kdcore.engine.deploy`); a finished run read back keeps the one it has.
+
+    A student stopped by a sweep's successive halving gets none: it is no candidate to deploy, and
+    the report (conversions, timing) would cost a stopped point more than its training saved.
+    """
     if not students or not run.config.report.enabled:
+        return None
+    if run.results.get("student", {}).get("pruned"):
+        run.log("Compression report skipped: successive halving stopped this student.")
         return None
     if run.trained_arms == 0 and (earlier := earlier_report(run.folder)) is not None:
         return earlier

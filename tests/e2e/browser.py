@@ -29,6 +29,7 @@ def key(name: str) -> str:
 def fill(page: Page, widget_key: str, value: object) -> None:
     """Type a value and wait until the app's rerun shows it (a rerun still pending can wipe a value
     typed too early, so the value is typed again if it did not stick)."""
+    wait_idle(page)  # a rerun in flight shows the box twice (the stale one and the new one) until it ends
     box = page.locator(f"{key(widget_key)} input")
     for _ in range(3):
         box.fill(str(value))

@@ -28,7 +28,7 @@ def test_run_experiment__pruned_student_stops_and_is_reported(synthetic_imdb: Pa
     # given
     from kdcore.engine.pipeline import run_experiment
 
-    config = tiny_config(synthetic_imdb, "train.epochs=3")
+    config = tiny_config(synthetic_imdb, "train.epochs=3", "report.enabled=true")
     reporter = PruneAfterFirstEpoch()
     # when
     summary = run_experiment(config, tmp_path / "run", reporter, home=tmp_path / "home")
@@ -40,3 +40,5 @@ def test_run_experiment__pruned_student_stops_and_is_reported(synthetic_imdb: Pa
     assert ("student", 2) not in reporter.asked, "never asked after the last epoch (nothing left to save)"
     logs = [e.message for e in reporter.events if e.kind == "log"]
     assert any("successive halving" in line for line in logs), "the run's log says why the student stopped"
+    assert "deployment" not in summary and any("Compression report skipped" in line for line in logs), \
+        "a stopped student is no candidate to deploy: no compression report"
