@@ -20,7 +20,7 @@ import yaml
 
 from kdcore.cli.args import add_home_argument, config_from_args
 from kdcore.config import ConfigError, apply_overrides, config_from_dict
-from kdcore.config.sweep import SweepPoint, SweepSpec, expand, grid_from_items, parse_spec
+from kdcore.config.sweep import SweepPoint, SweepSpec, expand, grid_from_items, parse_spec, trained_counts
 from kdcore.results.sweep_results import sweep_row
 from kdcore.store import RunStore
 
@@ -57,12 +57,9 @@ def spec_from_args(args: argparse.Namespace) -> SweepSpec:
 
 def plan_text(points: list[SweepPoint]) -> str:
     """How many runs, and how many distinct teachers and scratch students they train (shared by the rest)."""
-    teachers = {p.config.teacher_key() for p in points if p.config.teacher_source.kind == "trained"}
-    scratch = {p.config.scratch_key(i) for p in points for i in range(p.config.train.seeds)
-               if p.config.train.train_scratch}
-    students = sum(p.config.train.seeds for p in points)
-    return (f"{len(points)} runs: {len(teachers)} teacher(s) to train, {students} distilled student(s), "
-            f"{len(scratch)} scratch student(s) (shared where their key matches)")
+    teachers, students, scratch = trained_counts(points)
+    return (f"{len(points)} runs: {teachers} teacher(s) to train, {students} distilled student(s), "
+            f"{scratch} scratch student(s) (shared where their key matches)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

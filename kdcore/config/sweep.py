@@ -205,6 +205,21 @@ def expand(spec: SweepSpec | dict[str, Any]) -> list[SweepPoint]:
     return points
 
 
+def trained_teacher_key(config: RunConfig) -> str | None:
+    """The key under which a run's teacher is trained and cached, None when the run trains none here."""
+    if config.teacher_source.kind != "trained" or config.teacher_from:
+        return None
+    return config.teacher_key()
+
+
+def trained_counts(points: list[SweepPoint]) -> tuple[int, int, int]:
+    """(teachers, distilled students, scratch students) the points train, a shared teacher or twin counted once."""
+    teachers = {key for p in points if (key := trained_teacher_key(p.config)) is not None}
+    scratch = {p.config.scratch_key(i) for p in points if p.config.train.train_scratch
+               for i in range(p.config.train.seeds)}
+    return len(teachers), sum(p.config.train.seeds for p in points), len(scratch)
+
+
 def _check_halving(spec: SweepSpec, points: list[SweepPoint]) -> None:
     if not spec.halving.enabled:
         return

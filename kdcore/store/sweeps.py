@@ -14,8 +14,8 @@ import json
 import time
 from collections.abc import Sequence
 
-from kdcore.config import ConfigError, RunConfig
-from kdcore.config.sweep import SweepPoint, SweepSpec, expand, parse_spec
+from kdcore.config import ConfigError
+from kdcore.config.sweep import SweepPoint, SweepSpec, expand, parse_spec, trained_teacher_key
 from kdcore.store.connection import StoreConnection
 from kdcore.store.records import SELECT_RUN, RunRecord, SweepRecord, new_run_id
 from kdcore.store.rows import INSERT_EVENT
@@ -26,13 +26,6 @@ SWEEP_ID_PREFIX = "sweep-"
 
 def new_sweep_id(now: float | None = None) -> str:
     return SWEEP_ID_PREFIX + new_run_id(now)
-
-
-def trained_teacher_key(config: RunConfig) -> str | None:
-    """The key under which a run's teacher is trained and cached, None when the run trains none here."""
-    if config.teacher_source.kind != "trained" or config.teacher_from:
-        return None
-    return config.teacher_key()
 
 
 class SweepTable(StoreConnection):

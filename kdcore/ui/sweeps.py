@@ -16,8 +16,14 @@ from typing import Any
 import yaml
 
 from kdcore.config import ConfigError, RunConfig, stored_config
-from kdcore.config.sweep import MAX_SWEEP_RUNS, SweepPoint, expand, grid_from_items, parse_spec
-from kdcore.store.sweeps import trained_teacher_key
+from kdcore.config.sweep import (
+    MAX_SWEEP_RUNS,
+    SweepPoint,
+    expand,
+    grid_from_items,
+    parse_spec,
+    trained_teacher_key,
+)
 from kdcore.ui.compare import LABEL_FIELDS, changed_fields
 from kdcore.ui.estimate import ArmSpeed, TimeEstimate, run_time_estimate
 from kdcore.ui.progress import planned_arms

@@ -113,12 +113,10 @@ class StoreReporter:
     def prune(self, arm: str, epoch: int, metrics: Mapping[str, float]) -> str | None:
         """Why to stop ``arm`` after ``epoch`` (successive halving of the run's sweep), or None to go on.
 
-        The epoch's own row is written first, so the runs that reach this rung later compare with it.
+        Asked after the epoch's end was reported, which :meth:`report` waits to see written (an
+        urgent event), so the runs that reach this rung later compare with this one's row.
         """
-        if self._pruner is None:
-            return None
-        self.flush(timeout=self.sync_timeout)
-        return self._pruner(arm, epoch, metrics)
+        return None if self._pruner is None else self._pruner(arm, epoch, metrics)
 
     def should_stop(self) -> bool:
         now = time.monotonic()
