@@ -7,6 +7,7 @@ This process must never import TensorFlow: see docs/architecture.md.
 
 import streamlit as st
 
+from kdcore.ui import cluster as ui_cluster
 from kdcore.ui import entry as ui_entry
 
 st.set_page_config(page_title="KD Studio", page_icon="⚗️", layout="wide")
@@ -40,5 +41,6 @@ with st.sidebar:
     if st.session_state.get("worker_problem"):
         st.warning(st.session_state["worker_problem"], icon=":material/warning:")
     st.caption(ui_entry.worker_status())
+    ui_cluster.sidebar_cluster(ui_cluster.read_cluster())
 
 page.run()

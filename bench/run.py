@@ -22,6 +22,7 @@ MODULES = {
     "teachers": ("teachers", "own teachers: an ensemble of three families against the n-gram teacher alone"),
     "frontier": ("frontier", "the size/accuracy frontier on full IMDB: six student sizes (queue|report)"),
     "sweep-halving": ("sweep_halving", "successive halving against the full grid, 12 points side by side"),
+    "ray-cluster": ("ray_cluster", "the queue on a Ray cluster against one local worker: overhead, lag, 4-GPU sweep"),
     "ngram-teacher": ("ngram_teacher", "the n-gram teacher with a row-wise Adam: seconds per epoch, accuracy"),
 }
 

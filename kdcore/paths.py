@@ -11,6 +11,10 @@ import re
 from pathlib import Path
 
 HOME_ENV = "KDCORE_HOME"
+#: Set, the app's worker is a Ray dispatcher serving the cluster at this address ("auto" or HOST:PORT).
+RAY_ENV = "KDCORE_RAY"
+#: Set on a cluster node whose mount of the shared home is not at the head's path.
+NODE_HOME_ENV = "KDCORE_CLUSTER_HOME"
 DEFAULT_HOME = Path("~/.kdstudio")
 
 #: What a run's folder holds (``<home>/runs/<id>/``), beside its ``checkpoints/``: the files the

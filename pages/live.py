@@ -8,6 +8,7 @@ import streamlit as st
 from kdcore.arms import arm_label
 from kdcore.results import RunSummary
 from kdcore.ui import charts
+from kdcore.ui import cluster as ui_cluster
 from kdcore.ui import compare as ui_compare
 from kdcore.ui import deploy as ui_deploy
 from kdcore.ui import entry as ui_entry
@@ -47,6 +48,9 @@ device = record.device or RunSummary.from_dict(record.summary).device
 if not device:
     device = "being detected" if record.status == "running" else "not known"
 head.markdown(f"### {record.name or run_id}\n{status_badge(record.status)} `{run_id}` · device: **{device}**")
+trained_on = ui_cluster.trained_on(store.placements(run_id))
+if trained_on:
+    head.caption(f"Trained on · {trained_on}")
 if not record.finished:
     if record.cancel_requested:
         actions.button("Cancelling…", key="live.cancel", disabled=True, width="stretch")

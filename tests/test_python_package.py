@@ -30,6 +30,9 @@ MODULE_TO_DIST = {
 
 #: Imported only when the user picks another Keras backend; never installed by us.
 OPTIONAL_MODULES = {"jax", "jaxlib", "torch"}
+#: Imported only by an install extra of pyproject.toml (module -> extra); pinned in requirements-dev.txt,
+#: so CI tests that code, and left out of requirements.txt, so the embedded default never installs it.
+EXTRA_MODULES = {"ray": "ray"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -180,10 +183,27 @@ def test_requirements__pin_every_third_party_import_of_the_shipped_code() -> Non
     missing = {
         module: where[:3]
         for module, where in sorted(imports.items())
-        if module not in OPTIONAL_MODULES and normalize(MODULE_TO_DIST.get(module, module)) not in pinned
+        if module not in OPTIONAL_MODULES | set(EXTRA_MODULES)
+        and normalize(MODULE_TO_DIST.get(module, module)) not in pinned
     }
     assert imports, "found no third-party import at all: is the scan looking in the right place?"
     assert not missing, f"imported but not pinned in requirements.txt (module: where): {missing}"
+
+
+def test_requirements__an_extra_module_is_declared_in_its_extra_and_pinned_for_the_tests() -> None:
+    # given the modules only an install extra brings (Ray: `pip install ".[ray]"`)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    dev = set(read_requirements(ROOT / "requirements-dev.txt"))
+    runtime = set(read_requirements(ROOT / "requirements.txt"))
+    for module, extra in EXTRA_MODULES.items():
+        dist = normalize(MODULE_TO_DIST.get(module, module))
+        # then the extra names it, the test requirements pin it, and the runtime requirements do not
+        assert any(normalize(re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0]) == dist for d in extras.get(extra, [])), \
+            f"pyproject.toml's [{extra}] extra must list {dist}: {extras.get(extra)}"
+        assert dist in dev, f"requirements-dev.txt must pin {dist}, so CI tests the code that imports {module}"
+        assert dist not in runtime, f"{dist} is an extra: requirements.txt (the embedded default) must not need it"
+        used = [path for path in code_files() if module in third_party_imports(path, {"kdcore", "app", "pages"})]
+        assert used, f"nothing imports {module} any more: drop the [{extra}] extra"
 
 
 def test_wheel__ships_every_kdcore_subpackage_and_nothing_else(tmp_path: Path) -> None:

@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_queue_commands(sub)
+    from kdcore.cli.cluster import add_cluster_commands
     from kdcore.cli.datasets import add_dataset_commands
     from kdcore.cli.sweep import add_sweep_commands
     from kdcore.cli.teacher import add_teacher_commands
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataset_commands(sub)
     add_teacher_commands(sub)
     add_sweep_commands(sub)
+    add_cluster_commands(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -41,6 +42,14 @@ def add_queue_commands(subparsers: Any) -> None:
     p.add_argument("--worker-id", default=None, help="name in the workers table (default: host-pid)")
     p.add_argument("--runner", default=None,
                    help="module:function that trains a run (default: kdcore.engine.pipeline:run_experiment)")
+    p.add_argument("--ray", default=os.environ.get(paths.RAY_ENV) or None, metavar="ADDRESS",
+                   help="serve on a Ray cluster instead: 'auto' (the cluster this machine is part of) or HOST:PORT "
+                        f"of its head; each run is placed on a node with a free GPU (default: ${paths.RAY_ENV}; "
+                        "docs/cluster.md)")
+    p.add_argument("--gpus-per-run", type=_fraction, default=1.0, help="with --ray: GPUs each run takes (default 1)")
+    p.add_argument("--cpus-per-run", type=_fraction, default=1.0, help="with --ray: CPUs each run takes (default 1)")
+    p.add_argument("--cancel-grace", type=_positive, default=10.0,
+                   help="with --ray: a cancelled run still training after this many seconds has its process killed")
     p.set_defaults(func=cmd_worker)
 
     p = subparsers.add_parser("submit", help="queue a run and print its id")
@@ -76,6 +85,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def _fail(message: str, code: int) -> int:
     print(message, file=sys.stderr)
     return code
@@ -90,6 +109,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     options = dict(poll_interval=args.poll_interval, heartbeat_interval=args.heartbeat_interval,
                    stale_after=args.stale_after, exit_when_idle=args.exit_when_idle, max_runs=args.max_runs,
                    max_crashes=args.max_crashes, worker_id=args.worker_id)
+    if args.ray:
+        return _ray_worker(args, options)
     devices = [d.strip() for d in args.devices.split(",") if d.strip()] if args.devices else None
     child_args: list[str] = []
     if devices:
@@ -102,6 +123,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         return run_worker(args.home, devices=devices, runner_spec=args.runner, child_args=child_args, **options)
     except (ValueError, ImportError, AttributeError) as e:
+        return _fail(f"worker: {e}", 2)
+
+
+def _ray_worker(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    """``worker --ray``: the dispatcher on the head; a failure to start is one line, exit 2, the queue untouched."""
+    if args.devices:
+        return _fail("worker: --devices and --ray do not go together: on a cluster Ray gives each run its GPU", 2)
+    from kdcore.worker.cluster.dispatcher import run_dispatcher
+
+    options["poll_interval"] = min(args.poll_interval, 0.2)  # a Ray wait, not a store poll: cheap
+    try:
+        return run_dispatcher(args.home, address=args.ray, runner_spec=args.runner, gpus_per_run=args.gpus_per_run,
+                              cpus_per_run=args.cpus_per_run, cancel_grace=args.cancel_grace, **options)
+    except ValueError as e:
         return _fail(f"worker: {e}", 2)
 
 

@@ -37,6 +37,8 @@ __all__ = ["DEFAULT_MAX_CRASHES", "DEFAULT_STALE_AFTER_S", "FINISHED", "RUN_STAT
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
+#: The event kind that says where an arm (re)started training; its text is the place.
+PLACED = "placed"
 #: A worker whose heartbeat is older than this is presumed dead (overridable per call).
 DEFAULT_STALE_AFTER_S = 30.0
 #: A run whose worker died this many times fails instead of going back to the queue
@@ -109,12 +111,26 @@ class RunStore(SweepTable, WorkerTable):
                              for name, values in zip(CURVE_COLUMNS, columns)})
 
     def logs(self, run_id: str) -> str:
-        """The run's log: what training printed and a line per arm start, epoch end and arm end."""
+        """The run's log: what training printed and a line per arm start (and where it trains), epoch end and
+        arm end."""
         paths.validate_run_id(run_id)
         rows = self._conn().execute(
-            "SELECT text FROM events WHERE run_id = ? AND kind != 'queued' ORDER BY t, rowid", (run_id,)
+            "SELECT kind, arm, text FROM events WHERE run_id = ? AND kind != 'queued' ORDER BY t, rowid", (run_id,)
         ).fetchall()
-        return "\n".join(r[0] for r in rows) + ("\n" if rows else "")
+        lines = [f"== {arm}: on {text}" if kind == PLACED else text for kind, arm, text in rows]
+        return "\n".join(lines) + ("\n" if lines else "")
+
+    def placements(self, run_id: str) -> list[dict[str, Any]]:
+        """Where each arm trained, oldest first: ``{"t", "arm", "epoch", "where"}`` per arm start.
+
+        An arm resumed by another worker (a node lost, a worker stopped) has one entry per attempt,
+        from the epoch that attempt started at, so the Live page can say "epochs 1-2 on node a,
+        from epoch 3 on node b".
+        """
+        rows = self._conn().execute(
+            "SELECT t, arm, epoch, text FROM events WHERE run_id = ? AND kind = ? ORDER BY t, rowid",
+            (paths.validate_run_id(run_id), PLACED)).fetchall()
+        return [dict(zip(("t", "arm", "epoch", "where"), r)) for r in rows]
 
     def events(self, run_id: str, kinds: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """The run's events as dicts (t, kind, arm, epoch, text), oldest first."""
@@ -252,13 +268,15 @@ class RunStore(SweepTable, WorkerTable):
             tx.executemany(INSERT_METRIC, [metric_row(run_id, *row) for row in rows])
 
     def record_events(self, run_id: str, events: Sequence[tuple[float, ProgressEvent]],
-                      worker_id: str | None = None) -> bool:
+                      worker_id: str | None = None, placement: str | None = None) -> bool:
         """Write a batch of timestamped progress events in one transaction.
 
         ``arm_start`` at epoch E first drops that arm's rows at epochs >= E (left by an
         attempt that died mid-epoch), so a resumed run has no duplicate or out-of-order
-        ticks; epoch-end rows upsert. Ticks move the run's progress columns. Returns
-        False, writing nothing, when ``worker_id`` no longer holds the run.
+        ticks; epoch-end rows upsert. Ticks move the run's progress columns. With
+        ``placement`` (where the writer trains: host or node, GPU), each arm start also
+        records it (:meth:`placements`). Returns False, writing nothing, when ``worker_id``
+        no longer holds the run.
         """
         if not events:
             return True
@@ -276,6 +294,8 @@ class RunStore(SweepTable, WorkerTable):
                     metric_rows = []
                     tx.execute("DELETE FROM metrics WHERE run_id = ? AND arm = ? AND epoch >= ?",
                                (run_id, event.arm, event.epoch))
+                    if placement:
+                        tx.execute(INSERT_EVENT, (run_id, t, PLACED, event.arm, event.epoch, placement))
                 if event.kind in ("tick", "epoch_end"):
                     kind = "tick" if event.kind == "tick" else "epoch"
                     step = event.step if kind == "tick" else (event.steps or event.step)
@@ -342,8 +362,7 @@ class RunStore(SweepTable, WorkerTable):
         A run asked to cancel becomes ``cancelled`` instead, and one whose worker died
         ``max_crashes`` times becomes ``failed``. ``run_ids`` limits the sweep to those runs.
         """
-        now = time.time()
-        cutoff = now - stale_after_s
+        cutoff = time.time() - stale_after_s
         with self._tx() as tx:
             rows = tx.execute(
                 "SELECT id, worker_id, cancel_requested, crashes + 1 FROM runs WHERE status = 'running' "
@@ -352,21 +371,42 @@ class RunStore(SweepTable, WorkerTable):
                 wanted = set(run_ids)
                 rows = [r for r in rows if r[0] in wanted]
             for run_id, worker_id, cancel, crashes in rows:
-                silent = f"worker {worker_id} stopped heartbeating for over {stale_after_s:g} s"
-                if cancel:
-                    status, text = "cancelled", f"{silent}; run cancelled"
-                elif crashes >= max_crashes:
-                    status = "failed"
-                    text = (f"the worker died {crashes} times while training this run (killed, out of memory, "
-                            f"or the machine stopped); not retrying")
-                else:
-                    status, text = "queued", f"{silent}; back in the queue, it will resume"
-                if status == "queued":
-                    tx.execute("UPDATE runs SET status = 'queued', worker_id = NULL, crashes = ? WHERE id = ?",
-                               (crashes, run_id))
-                else:
-                    tx.execute("UPDATE runs SET status = ?, finished_at = ?, crashes = ?, error = ? WHERE id = ?",
-                               (status, now, crashes, text if status == "failed" else None, run_id))
-                tx.execute(INSERT_EVENT, (run_id, now, "requeue" if status == "queued" else status, None, None,
-                                           text))
+                _release(tx, run_id, cancel, crashes, max_crashes,
+                         f"worker {worker_id} stopped heartbeating for over {stale_after_s:g} s")
         return [r[0] for r in rows]
+
+    def release_crashed(self, run_id: str, worker_id: str, reason: str,
+                        max_crashes: int = DEFAULT_MAX_CRASHES) -> str | None:
+        """A run whose worker died under it (its node lost, its process killed), said by whoever saw it die.
+
+        As :meth:`requeue_stale` would, but at once: back in the queue to resume (a crash counted),
+        ``cancelled`` if a cancel was asked, ``failed`` after ``max_crashes``. Returns the new
+        status, or None if ``worker_id`` no longer holds the run.
+        """
+        with self._tx() as tx:
+            row = tx.execute("SELECT cancel_requested, crashes + 1 FROM runs WHERE id = ? AND status = 'running' "
+                             "AND worker_id = ?", (run_id, worker_id)).fetchone()
+            if row is None:
+                return None
+            return _release(tx, run_id, row[0], row[1], max_crashes, reason)
+
+
+def _release(tx: sqlite3.Connection, run_id: str, cancel: int, crashes: int, max_crashes: int, why: str) -> str:
+    """Take a running run from its dead worker: queued (it will resume), cancelled, or failed; the new status."""
+    now = time.time()
+    if cancel:
+        status, text = "cancelled", f"{why}; run cancelled"
+    elif crashes >= max_crashes:
+        status = "failed"
+        text = (f"the worker died {crashes} times while training this run (killed, out of memory, "
+                f"or the machine stopped); not retrying")
+    else:
+        status, text = "queued", f"{why}; back in the queue, it will resume"
+    if status == "queued":
+        tx.execute("UPDATE runs SET status = 'queued', worker_id = NULL, crashes = ? WHERE id = ?",
+                   (crashes, run_id))
+    else:
+        tx.execute("UPDATE runs SET status = ?, finished_at = ?, crashes = ?, error = ? WHERE id = ?",
+                   (status, now, crashes, text if status == "failed" else None, run_id))
+    tx.execute(INSERT_EVENT, (run_id, now, "requeue" if status == "queued" else status, None, None, text))
+    return status

@@ -9,12 +9,17 @@ runs of a dead one on their own host sooner than the heartbeat timeout
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
+from typing import Any
 
 from kdcore.store.connection import StoreConnection
 from kdcore.store.records import WorkerRecord
+
+#: The meta key that holds the Ray dispatcher's view of its cluster.
+CLUSTER_KEY = "ray_cluster"
 
 
 class WorkerTable(StoreConnection):
@@ -56,6 +61,27 @@ class WorkerTable(StoreConnection):
             "WHERE runs.status = 'running' AND workers.host = ? AND COALESCE(runs.heartbeat_at, 0) < ?",
             (host, time.time() - silent_for_s)).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    def publish_cluster(self, snapshot: dict[str, Any]) -> None:
+        """Store what the Ray dispatcher sees of its cluster (nodes, GPUs, who runs what), with the time.
+
+        The dashboard and ``kdcore cluster`` read this row, not Ray: the store stays the one
+        source they read, and the web process never connects to the cluster.
+        """
+        value = json.dumps({**snapshot, "updated_at": time.time()}, default=str)
+        self._conn().execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                             "excluded.value", (CLUSTER_KEY, value))
+
+    def cluster(self) -> dict[str, Any] | None:
+        """The last :meth:`publish_cluster` snapshot (with ``updated_at``), None if no dispatcher ever wrote one."""
+        row = self._conn().execute("SELECT value FROM meta WHERE key = ?", (CLUSTER_KEY,)).fetchone()
+        if row is None:
+            return None
+        try:
+            snapshot = json.loads(row[0])
+        except ValueError:
+            return None
+        return snapshot if isinstance(snapshot, dict) else None
 
     def claim_meta(self, key: str, fresh_within_s: float) -> bool:
         """Set ``key`` to now unless it was set within ``fresh_within_s``; True if this call set it.

@@ -7,6 +7,7 @@ web process must stay light; see docs/architecture.md).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,19 @@ def entry_target(query: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
 def start_local_worker(home: str | Path | None = None) -> str | None:
     """Make sure a local worker runs; return a sentence for the user when it could not.
 
-    ``ensure_local_worker`` returns whether it spawned one (False: one is alive already);
+    With ``$KDCORE_RAY`` set, that worker is a Ray dispatcher serving the cluster at that address
+    (docs/cluster.md); if it cannot join the cluster it says why in the sidebar's Cluster line and
+    exits, and the queue waits, untouched. ``ensure_local_worker`` returns whether it spawned one
+    (False: one is alive already);
     either way a worker exists. Any failure is turned into words: the dashboard still shows
     runs without a worker, and queued runs wait until one is started by hand.
     """
     try:
+        from kdcore.paths import RAY_ENV
         from kdcore.worker import processes
 
-        processes.ensure_local_worker(home)
+        address = os.environ.get(RAY_ENV)
+        processes.ensure_local_worker(home, extra_args=("--ray", address) if address else ())
         return None
     except Exception as e:  # noqa: BLE001 - shown to the user instead of a traceback
         return (f"Could not start a local worker ({type(e).__name__}: {e}). Queued runs wait until one runs: "

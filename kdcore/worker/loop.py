@@ -17,21 +17,19 @@ stops claiming, exit code 1, rather than train into a file nobody will read agai
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sys
 import threading
 import time
 import traceback as tb
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO, TypeVar
 
 from kdcore import paths
 from kdcore.progress import RunCancelled
 from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, TRANSIENT_STORE_ERRORS, RunRecord, RunStore
 from kdcore.worker.halving import SweepPruner, pruner_for
-from kdcore.worker.processes import pid_alive, serve_devices
+from kdcore.worker.processes import pid_alive, serve_devices, stop_signals
 from kdcore.worker.reporter import StoreReporter, captured_stdout
 from kdcore.worker.runner import Runner, load_runner, pipeline_device, pipeline_runner
 
@@ -58,11 +56,15 @@ class Worker:
                  poll_interval: float = 1.0, heartbeat_interval: float = 1.0,
                  stale_after: float = DEFAULT_STALE_AFTER_S, exit_when_idle: bool = False,
                  max_runs: int | None = None, max_crashes: int = DEFAULT_MAX_CRASHES, flush_interval: float = 0.5,
-                 cancel_poll_interval: float = 0.2, log: TextIO | None = None):
+                 cancel_poll_interval: float = 0.2, log: TextIO | None = None, store: RunStore | None = None,
+                 placement: str | None = None):
+        """``store``: what the worker reads and writes (default: the SQLite store under ``home``); a Ray task
+        passes a proxy to the head's store here. ``placement``: where it trains, for the Live page
+        (default: this host, and its ``CUDA_VISIBLE_DEVICES``)."""
         if stale_after <= 2 * heartbeat_interval:
             raise ValueError(f"stale_after must exceed twice heartbeat_interval ({2 * heartbeat_interval:g} s), "
                              f"got {stale_after:g}")
-        self.store = RunStore(home)
+        self.store = store if store is not None else RunStore(home)
         self.home = self.store.home
         self.id = worker_id or new_worker_id()
         self.runner = runner or pipeline_runner
@@ -76,6 +78,7 @@ class Worker:
         self.flush_interval = flush_interval
         self.cancel_poll_interval = cancel_poll_interval
         self.devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self.placement = placement or (socket.gethostname() + (f", GPU {self.devices}" if self.devices else ""))
         self._log = log or sys.stdout
         self._stop = threading.Event()  # set by signals: stop the current run, requeue it, exit
         self._done = threading.Event()  # the heartbeat thread's end
@@ -89,17 +92,6 @@ class Worker:
         """Signal handler and API: only sets the flag; the loop and the reporter act on it."""
         self._stop.set()
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {s: signal.signal(s, self.request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
 
     def _say(self, text: str) -> None:
         print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} worker {self.id}: {text}", file=self._log, flush=True)
@@ -157,7 +149,7 @@ class Worker:
         beat.start()
         self._say(f"serving {self.store.path} (pid {os.getpid()}, devices {self.devices or 'default'})")
         try:
-            with self._signals():
+            with stop_signals(self.request_stop):
                 while not self._stop.is_set() and self._serve_next():
                     pass
         finally:
@@ -213,7 +205,8 @@ class Worker:
         pruner = self._pruner(run)
         reporter = StoreReporter(self.store, run.id, self.id, flush_interval=self.flush_interval,
                                  cancel_poll_interval=self.cancel_poll_interval, stop_event=self._stop,
-                                 say=self._say, pruner=pruner.prune if pruner is not None else None)
+                                 say=self._say, pruner=pruner.prune if pruner is not None else None,
+                                 placement=self.placement)
         self._current = (run.id, reporter)
         self._say(f"run {run.id} ({run.name or 'unnamed'}): started, attempt {run.attempts}")
         try:

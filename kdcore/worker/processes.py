@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -54,6 +55,23 @@ def serve_devices(devices: Sequence[str], child_args: Sequence[str], log: TextIO
         for s, handler in previous.items():
             signal.signal(s, handler)
     return max((c.returncode or 0) for c in children)
+
+
+@contextmanager
+def stop_signals(handler: Callable[..., None]) -> Iterator[None]:
+    """SIGTERM and SIGINT call ``handler`` (which only sets a flag) while inside; the old handlers after.
+
+    Signals reach only the main thread: elsewhere (a worker served from a test's thread) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
 
 
 # -- liveness, and the app's local worker ----------------------------------------------------------

@@ -47,8 +47,10 @@ class StoreReporter:
                  cancel_poll_interval: float = 0.2, stop_event: threading.Event | None = None,
                  sync_timeout: float = 2.0, max_pending: int = MAX_PENDING,
                  say: Callable[[str], None] | None = None,
-                 pruner: Callable[[str, int, Mapping[str, float]], str | None] | None = None):
+                 pruner: Callable[[str, int, Mapping[str, float]], str | None] | None = None,
+                 placement: str | None = None):
         self.store = store
+        self.placement = placement  # where this worker trains (host or node, GPU): stored at each arm start
         self._pruner = pruner  # a sweep's successive halving (kdcore.worker.halving), None for any other run
         self.run_id = run_id
         self.worker_id = worker_id
@@ -179,7 +181,7 @@ class StoreReporter:
     def _write(self, batch: list[tuple[float, ProgressEvent]]) -> bool:
         """One try at storing ``batch``: True when done with it (written, or refused for good)."""
         try:
-            held = self.store.record_events(self.run_id, batch, self.worker_id)
+            held = self.store.record_events(self.run_id, batch, self.worker_id, placement=self.placement)
         except TRANSIENT_STORE_ERRORS as e:
             if self.store_error is None:
                 self._say(f"run {self.run_id}: the store refused progress ({e}); training goes on, retrying")
