@@ -34,28 +34,9 @@ from typing import Any
 
 from bench.machine import machine_line, write_results
 from kdcore.config import RunConfig
-from kdcore.progress import ProgressEvent, Reporter, RunCancelled
 
 ROOT = Path(__file__).resolve().parents[1]
-SIMULATED = "bench.ray_cluster:simulated_run"
-
-
-def simulated_run(config: RunConfig, run_dir: Path, reporter: Reporter, *, home: Path | None = None) -> dict:
-    """A run whose batches only sleep (``step_s=`` in the run's name): what a GPU-bound run asks of the host."""
-    opts = dict(part.split("=", 1) for part in config.name.split() if "=" in part)
-    steps, step_s = int(opts.get("steps", 20)), float(opts.get("step_s", 0.1))
-    epochs = config.train.epochs
-    for arm in ("teacher", "student"):
-        reporter.report(ProgressEvent("arm_start", arm, 0, 0, steps, epochs))
-        for epoch in range(epochs):
-            for step in range(1, steps + 1):
-                time.sleep(step_s)
-                if reporter.should_stop():
-                    raise RunCancelled(f"{arm}: stopped")
-                reporter.report(ProgressEvent("tick", arm, epoch, step, steps, epochs, {"loss": 1.0 / step}))
-            reporter.report(ProgressEvent("epoch_end", arm, epoch, steps, steps, epochs, {"loss": 0.5}))
-        reporter.report(ProgressEvent("arm_end", arm, epochs, 0, 0, epochs, {"test_accuracy": 0.5}))
-    return {"arms": {}}
+SIMULATED = "kdcore.samples:simulated_run"
 
 
 def _env() -> dict[str, str]:

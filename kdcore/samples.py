@@ -6,12 +6,13 @@ trying the pipeline out needs neither the 80 MB IMDB file nor minutes of trainin
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
 from kdcore.config import RunConfig, apply_overrides
-from kdcore.progress import RecordingReporter
+from kdcore.progress import ProgressEvent, RecordingReporter, Reporter, RunCancelled
 
 
 def write_synthetic_imdb(path: Path, n_train: int = 400, n_test: int = 200, seed: int = 0) -> Path:
@@ -82,3 +83,27 @@ class StopAt(RecordingReporter):
 
     def should_stop(self) -> bool:
         return any(e.kind == "tick" and e.arm == self.arm and e.epoch == self.epoch for e in self.events)
+
+
+def simulated_run(config: RunConfig, run_dir: Path, reporter: Reporter, *, home: Path | None = None) -> dict:
+    """A stand-in for the pipeline whose batches only sleep: what a GPU-bound run asks of the host, no TensorFlow.
+
+    ``python -m kdcore worker --runner kdcore.samples:simulated_run`` tries a worker or a cluster
+    (``--ray``) out in seconds, and the cluster benchmark times dispatch with it. The teacher and
+    the student each train ``train.epochs`` epochs of ``steps`` batches that sleep ``step_s``
+    seconds, both read from the run's name (``"steps=20 step_s=0.1"``); it stops when asked.
+    """
+    opts = dict(part.split("=", 1) for part in config.name.split() if "=" in part)
+    steps, step_s = int(opts.get("steps", 20)), float(opts.get("step_s", 0.1))
+    epochs = config.train.epochs
+    for arm in ("teacher", "student"):
+        reporter.report(ProgressEvent("arm_start", arm, 0, 0, steps, epochs))
+        for epoch in range(epochs):
+            for step in range(1, steps + 1):
+                time.sleep(step_s)
+                if reporter.should_stop():
+                    raise RunCancelled(f"{arm}: stopped")
+                reporter.report(ProgressEvent("tick", arm, epoch, step, steps, epochs, {"loss": 1.0 / step}))
+            reporter.report(ProgressEvent("epoch_end", arm, epoch, steps, steps, epochs, {"loss": 0.5}))
+        reporter.report(ProgressEvent("arm_end", arm, epochs, 0, 0, epochs, {"test_accuracy": 0.5}))
+    return {"arms": {}}

@@ -49,7 +49,10 @@ def start_local_worker(home: str | Path | None = None) -> str | None:
         from kdcore.worker import processes
 
         address = os.environ.get(RAY_ENV)
-        processes.ensure_local_worker(home, extra_args=("--ray", address) if address else ())
+        if address:
+            processes.ensure_local_worker(home, extra_args=("--ray", address))
+        else:
+            processes.ensure_local_worker(home)
         return None
     except Exception as e:  # noqa: BLE001 - shown to the user instead of a traceback
         return (f"Could not start a local worker ({type(e).__name__}: {e}). Queued runs wait until one runs: "
