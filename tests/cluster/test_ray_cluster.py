@@ -99,12 +99,14 @@ def dispatcher(ray_cluster: RayTestCluster, tmp_path: Path) -> Iterator[Callable
     """Start ``kdcore worker --ray`` processes on the module's cluster; stopped (SIGTERM, then kill) at teardown."""
     procs: list[subprocess.Popen] = []
 
-    def start(home: Path, *extra: str, runner: str | None = FAKE_RUNNER) -> subprocess.Popen:
+    def start(home: Path, *extra: str, runner: str | None = FAKE_RUNNER, env: dict[str, str] | None = None
+              ) -> subprocess.Popen:
         cmd = [sys.executable, "-m", "kdcore", "worker", "--home", str(home), "--ray", ray_cluster.cluster.address,
                "--heartbeat-interval", "0.3", "--stale-after", "3", *extra]
         cmd += ["--runner", runner] if runner else []
         log = open(tmp_path / f"dispatcher-{len(procs)}.log", "w")
-        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=REPO_ROOT))
+        procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(**(env or {})),
+                                      cwd=REPO_ROOT))
         log.close()
         return procs[-1]
 
@@ -286,6 +288,22 @@ def test_ray__a_dispatcher_restarted_mid_run_loses_and_doubles_nothing(dispatche
     resumed = [p for p in store.placements(run_id) if p["arm"] == "teacher"]
     assert len(resumed) == 2 and resumed[1]["epoch"] >= 1, resumed
     _no_duplicate_rows(store, run_id, epochs=3, steps=20)
+
+
+def test_ray__a_runtime_environment_that_cannot_be_built_stops_the_dispatcher_and_leaves_the_queue(
+        dispatcher, tmp_path: Path) -> None:
+    # given: a runtime environment no node can build (a conda env, and no conda)
+    home = tmp_path / "home"
+    store = RunStore(home)
+    run_id = store.create_run(fake("steps=2 step_s=0.01"))
+    extra = json.dumps({"env_vars": {"PYTHONPATH": str(TESTS / "worker")}, "conda": "kdcore-no-such-env"})
+    # when
+    code = dispatcher(home, env={"KDCORE_RAY_RUNTIME_ENV": extra}).wait(timeout=120)
+    # then: one clear sentence, exit 2, published for the sidebar; the run still queued, never attempted
+    run = store.get_run(run_id)
+    assert code == 2 and "the store service did not start" in _logs(tmp_path), _logs(tmp_path)
+    assert run.status == "queued" and run.attempts == 0, (run.status, run.attempts)
+    assert "did not start" in store.cluster()["error"]
 
 
 def test_ray__the_real_pipeline_reuses_a_teacher_cached_by_another_node(dispatcher, synthetic_imdb: Path,

@@ -427,8 +427,15 @@ class RayDispatcher:
         self.served += 1
         try:
             answer = ray.get(flight.ref)
+        except ray.exceptions.RuntimeEnvSetupError as e:  # the node cannot start kdcore: retrying will not help
+            error = _last_line(e)
+            if self.store.finish(flight.run_id, "failed", error=f"its node could not set up kdcore's environment "
+                                 f"(Ray's runtime_env; see $KDCORE_RAY_RUNTIME_ENV): {error}", traceback=str(e),
+                                 worker_id=flight.worker_id):
+                self._say(f"run {flight.run_id}: failed: the node could not set up its environment: {error}")
+            return
         except ray.exceptions.RayTaskError as e:  # our code failed on the node: the run fails, with the reason
-            error = str(e).strip().splitlines()[-1][:2000] if str(e).strip() else type(e).__name__
+            error = _last_line(e)
             if self.store.finish(flight.run_id, "failed", error=f"on its node: {error}", traceback=str(e),
                                  worker_id=flight.worker_id):
                 self._say(f"run {flight.run_id}: failed on its node: {error}")
@@ -517,6 +524,12 @@ class RayDispatcher:
         return {"address": self.address, "dispatcher": self.id, "pid": os.getpid(), "host": socket.gethostname(),
                 "home": str(self.home), "gpus_per_run": self.gpus_per_run, "cpus_per_run": self.cpus_per_run,
                 "error": None, "stopped": stopped, "nodes": nodes}
+
+
+def _last_line(error: BaseException) -> str:
+    """A Ray error's last line (its own message, after the remote traceback), never empty, never huge."""
+    text = str(error).strip()
+    return text.splitlines()[-1][:2000] if text else type(error).__name__
 
 
 def run_dispatcher(home: str | os.PathLike[str] | None = None, *, address: str, **options: Any) -> int:
