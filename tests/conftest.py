@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kdcore.config import RunConfig
 from kdcore.samples import write_synthetic_imdb
+from kdcore.store import RunStore
 
 SHARED_IMDB_ENV = "KDCORE_IMDB_PATH"
 SHARED_DATA_ENV = "KDCORE_SHARED_DATA"
@@ -62,3 +65,19 @@ def kd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("KDCORE_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def store(kd_home: Path) -> Iterator[RunStore]:
+    """The run store of ``kd_home``, closed after the test."""
+    with RunStore(kd_home) as s:
+        yield s
+
+
+@pytest.fixture
+def running(store: RunStore) -> str:
+    """A run named ``unit`` claimed by worker ``w1``."""
+    run_id = store.create_run(RunConfig(name="unit"))
+    store.register_worker("w1")
+    assert store.claim_next("w1") is not None, "fixture: the queued run should be claimable"
+    return run_id

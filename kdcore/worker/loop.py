@@ -61,9 +61,7 @@ class Worker:
         """``store``: what the worker reads and writes (default: the SQLite store under ``home``); a Ray task
         passes a proxy to the head's store here. ``placement``: where it trains, for the Live page
         (default: this host, and its ``CUDA_VISIBLE_DEVICES``)."""
-        if stale_after <= 2 * heartbeat_interval:
-            raise ValueError(f"stale_after must exceed twice heartbeat_interval ({2 * heartbeat_interval:g} s), "
-                             f"got {stale_after:g}")
+        check_intervals(stale_after, heartbeat_interval)
         self.store = store if store is not None else RunStore(home)
         self.home = self.store.home
         self.id = worker_id or new_worker_id()
@@ -183,21 +181,13 @@ class Worker:
         return self.max_runs is None or self.served < self.max_runs
 
     def _recover(self) -> list[str]:
-        """Requeue runs of silent workers: after ``stale_after``, or sooner for a worker on this
-        host whose process is gone (a crash here is seen within a few heartbeats, not 30 s).
-
-        The short path also needs a few missed heartbeats, so a live worker in another
-        container that happens to share the host name and a pid number is not robbed.
-        """
-        silent = min(self.stale_after, max(5 * self.heartbeat_interval, 3.0))
-        orphans = [run_id for run_id, pid in self.store.local_runs(socket.gethostname(), silent)
-                   if not pid_alive(pid)]
-        recovered = self.store.requeue_stale(silent, self.max_crashes, run_ids=orphans) if orphans else []
-        return recovered + self.store.requeue_stale(self.stale_after, self.max_crashes)
+        """Requeue runs of silent workers; those of a dead worker process on this host sooner (see :func:`recover`)."""
+        return recover(self.store, lambda silent: [run_id for run_id, pid in self.store.local_runs(
+            socket.gethostname(), silent) if not pid_alive(pid)], self.stale_after, self.heartbeat_interval,
+            self.max_crashes)
 
     def _work_pending(self) -> bool:
-        counts = self.store.queue_counts()
-        return counts["queued"] + counts["running"] > 0
+        return work_pending(self.store)
 
     def execute(self, run: RunRecord) -> str:
         """Train one claimed run to its end; returns its final status (``queued`` if handed back, ``stopped``
@@ -283,6 +273,33 @@ class Worker:
                 label += f" (CUDA_VISIBLE_DEVICES={self.devices})"
             self._device = label
         return self._device
+
+
+def check_intervals(stale_after: float, heartbeat_interval: float) -> None:
+    """A worker must beat at least twice within ``stale_after``, or a live one would be taken for dead."""
+    if stale_after <= 2 * heartbeat_interval:
+        raise ValueError(f"stale_after must exceed twice heartbeat_interval ({2 * heartbeat_interval:g} s), "
+                         f"got {stale_after:g}")
+
+
+def recover(store: RunStore, orphans: Callable[[float], list[str]], stale_after: float, heartbeat_interval: float,
+            max_crashes: int) -> list[str]:
+    """Requeue runs of silent workers: after ``stale_after``, or sooner for those ``orphans(silent)`` names
+    (runs of a worker known dead, e.g. its process gone from this host: seen within a few heartbeats, not 30 s).
+
+    The short path also needs a few missed heartbeats, so a live worker in another container that
+    happens to share the host name and a pid number is not robbed.
+    """
+    silent = min(stale_after, max(5 * heartbeat_interval, 3.0))
+    dead = orphans(silent)
+    recovered = store.requeue_stale(silent, max_crashes, run_ids=dead) if dead else []
+    return recovered + store.requeue_stale(stale_after, max_crashes)
+
+
+def work_pending(store: RunStore) -> bool:
+    """Whether any run is queued or running (a worker told to exit when idle waits for these)."""
+    counts = store.queue_counts()
+    return counts["queued"] + counts["running"] > 0
 
 
 def _describe_error(e: BaseException) -> str:

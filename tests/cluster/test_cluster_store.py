@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,21 +19,6 @@ from kdcore.worker.cluster.store_service import PROXIED, StoreProxy, StoreServic
 
 CONFIG = RunConfig(name="unit")
 WHERE = "host [abc123], GPU 0"
-
-
-@pytest.fixture
-def store(kd_home: Path) -> Iterator[RunStore]:
-    with RunStore(kd_home) as s:
-        yield s
-
-
-@pytest.fixture
-def running(store: RunStore) -> str:
-    """A run claimed by worker ``w1``."""
-    run_id = store.create_run(CONFIG)
-    store.register_worker("w1")
-    assert store.claim_next("w1") is not None, "fixture: the queued run should be claimable"
-    return run_id
 
 
 def _arm(arm: str, epoch: int = 0, t: float = 1000.0) -> list[tuple[float, ProgressEvent]]:

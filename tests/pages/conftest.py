@@ -9,7 +9,7 @@ fixtures because test modules cannot import from a conftest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -152,12 +152,6 @@ def texts(at: AppTest) -> str:
 
 # -- fixtures -------------------------------------------------------------------------------
 
-
-@pytest.fixture
-def store(kd_home: Path) -> Iterator[RunStore]:
-    s = RunStore(kd_home)
-    yield s
-    s.close()
 
 
 @pytest.fixture

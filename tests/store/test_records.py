@@ -13,12 +13,6 @@ from kdcore.store import RunStore
 from kdcore.store.records import DamagedRecord
 
 
-@pytest.fixture
-def store(kd_home: Path) -> RunStore:
-    with RunStore(kd_home) as s:
-        yield s
-
-
 def plant(kd_home: Path, run_id: str, column: str, text: str) -> None:
     """Overwrite one column of one row behind the store's back, as a bad tool or a torn disk would."""
     with sqlite3.connect(paths.store_path(kd_home)) as db:

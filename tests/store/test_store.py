@@ -31,21 +31,6 @@ def _epoch_end(arm: str, epoch: int, steps: int = 10, **metrics: float) -> Progr
     return ProgressEvent("epoch_end", arm, epoch, steps, steps, 2, metrics or {"loss": 0.5, "val_loss": 0.6})
 
 
-@pytest.fixture
-def store(kd_home: Path) -> RunStore:
-    with RunStore(kd_home) as s:
-        yield s
-
-
-@pytest.fixture
-def running(store: RunStore) -> str:
-    """A run claimed by worker ``w1``."""
-    run_id = store.create_run(CONFIG)
-    store.register_worker("w1")
-    assert store.claim_next("w1") is not None, "the queued run should be claimable"
-    return run_id
-
-
 def test_run_store__creates_file_in_wal_mode(kd_home: Path) -> None:
     # given / when
     store = RunStore(kd_home)

@@ -14,11 +14,6 @@ from kdcore.store import RunStore
 GRID = {"distill.alpha": [0.1, 0.5], "distill.temperature": [2, 5]}
 
 
-@pytest.fixture
-def store(kd_home: Path) -> RunStore:
-    return RunStore(kd_home)
-
-
 def test_create_sweep__queues_every_point_in_grid_order_with_its_point(store: RunStore) -> None:
     # when
     sweep_id = store.create_sweep({"name": "kd", "base": {"student": "tiny"}, "grid": GRID})

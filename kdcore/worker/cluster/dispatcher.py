@@ -40,6 +40,7 @@ from kdcore.store import DEFAULT_MAX_CRASHES, DEFAULT_STALE_AFTER_S, TRANSIENT_S
 from kdcore.worker.cluster.connect import RayUnavailable, connect
 from kdcore.worker.cluster.node_task import node_name, probe_node, run_on_node, seen_by_head, write_token
 from kdcore.worker.cluster.store_service import StoreService
+from kdcore.worker.loop import check_intervals, recover, work_pending
 from kdcore.worker.processes import pid_alive, stop_signals
 
 #: Seconds between looks at the cluster's nodes (new, gone, their probes) and snapshots for the dashboard.
@@ -134,9 +135,7 @@ class RayDispatcher:
         if gpus_per_run < 0 or cpus_per_run < 0 or gpus_per_run == cpus_per_run == 0:
             raise ValueError(f"gpus_per_run and cpus_per_run must be >= 0 and not both 0, got {gpus_per_run:g} and "
                              f"{cpus_per_run:g}")
-        if stale_after <= 2 * heartbeat_interval:
-            raise ValueError(f"stale_after must exceed twice heartbeat_interval ({2 * heartbeat_interval:g} s), "
-                             f"got {stale_after:g}")
+        check_intervals(stale_after, heartbeat_interval)
         self.store = RunStore(home)
         self.home = self.store.home
         self.address = address
@@ -269,13 +268,13 @@ class RayDispatcher:
                 self._beat_at = now
                 self._heartbeat()
                 self._recover()
+                self._watch_cancels()
             self._collect(timeout=0)
             if now - self._nodes_at >= NODES_INTERVAL_S:
                 self._nodes_at = now
                 self._refresh_nodes()
-            self._watch_cancels()
             self._place()
-            if self.exit_when_idle and not self.flights and not self._work_pending():
+            if self.exit_when_idle and not self.flights and not work_pending(self.store):
                 return False
             if self.max_runs is not None and self.served >= self.max_runs and not self.flights:
                 return False
@@ -298,22 +297,21 @@ class RayDispatcher:
         return run is not None and run.worker_id == flight.worker_id and run.finished
 
     def _recover(self) -> None:
-        """Runs of dead workers back to the queue: a dead dispatcher on this host at once, others after stale_after."""
-        silent = min(self.stale_after, max(5 * self.heartbeat_interval, 3.0))
-        host = re.escape(socket.gethostname())
-        orphans = []
-        for run in self.store.list_runs(["running"]):
-            match = re.fullmatch(rf"ray-{host}-(\d+)(?::\d+)?", run.worker_id or "")
-            if match and run.worker_id not in {f.worker_id for f in self.flights.values()} \
-                    and not (int(match.group(1)) == os.getpid() or pid_alive(int(match.group(1)))):
-                orphans.append(run.id)
-        recovered = self.store.requeue_stale(silent, self.max_crashes, run_ids=orphans) if orphans else []
-        for run_id in recovered + self.store.requeue_stale(self.stale_after, self.max_crashes):
+        """Runs of dead workers back to the queue: a dead dispatcher's on this host soon, others after stale_after."""
+        for run_id in recover(self.store, self._orphans, self.stale_after, self.heartbeat_interval, self.max_crashes):
             self._say(f"run {run_id}: its worker went silent; recovered (it resumes from its last finished epoch)")
 
-    def _work_pending(self) -> bool:
-        counts = self.store.queue_counts()
-        return counts["queued"] + counts["running"] > 0
+    def _orphans(self, silent: float) -> list[str]:
+        """Running runs held by a dispatcher of this host (``ray-HOST-PID:N``) whose process is gone."""
+        pattern = re.compile(rf"ray-{re.escape(socket.gethostname())}-(\d+)(?::\d+)?")
+        ours = {f.worker_id for f in self.flights.values()}
+        orphans = []
+        for run in self.store.list_runs(["running"]):
+            match = pattern.fullmatch(run.worker_id or "")
+            if match and run.worker_id not in ours and int(match.group(1)) != os.getpid() \
+                    and not pid_alive(int(match.group(1))):
+                orphans.append(run.id)
+        return orphans
 
     # -- nodes ---------------------------------------------------------------------------------------------
     def _refresh_nodes(self) -> None:
@@ -377,13 +375,16 @@ class RayDispatcher:
 
     # -- placing and watching runs --------------------------------------------------------------------------
     def _place(self) -> None:
-        if not self.store.queue_counts()["queued"]:  # a read: claim_next takes the write lock
-            return
+        queued_checked = False
         while not self._stop.is_set() and (self.max_runs is None or self.placed < self.max_runs):
             free = [(self.capacity(n) - len(n.running), n) for n in self.nodes.values() if n.alive and n.eligible]
             free = [(k, n) for k, n in free if k > 0]
             if not free:
-                return
+                return  # a full cluster asks the store nothing
+            if not queued_checked:  # a read first: claim_next takes the write lock
+                if not self.store.queue_counts()["queued"]:
+                    return
+                queued_checked = True
             # the node with the most free GPUs, then the fewest runs: spread the runs (and their CPU, disk, network)
             _, node = max(free, key=lambda kn: (kn[0], -len(kn[1].running), kn[1].node_id))
             self._seq += 1
@@ -428,17 +429,11 @@ class RayDispatcher:
         try:
             answer = ray.get(flight.ref)
         except ray.exceptions.RuntimeEnvSetupError as e:  # the node cannot start kdcore: retrying will not help
-            error = _last_line(e)
-            if self.store.finish(flight.run_id, "failed", error=f"its node could not set up kdcore's environment "
-                                 f"(Ray's runtime_env; see $KDCORE_RAY_RUNTIME_ENV): {error}", traceback=str(e),
-                                 worker_id=flight.worker_id):
-                self._say(f"run {flight.run_id}: failed: the node could not set up its environment: {error}")
+            self._fail(flight, e, "its node could not set up kdcore's environment (Ray's runtime_env; see "
+                                  "$KDCORE_RAY_RUNTIME_ENV)")
             return
         except ray.exceptions.RayTaskError as e:  # our code failed on the node: the run fails, with the reason
-            error = _last_line(e)
-            if self.store.finish(flight.run_id, "failed", error=f"on its node: {error}", traceback=str(e),
-                                 worker_id=flight.worker_id):
-                self._say(f"run {flight.run_id}: failed on its node: {error}")
+            self._fail(flight, e, "on its node")
             return
         except Exception as e:  # noqa: BLE001 - the node, the process or the task is gone
             self._lost(flight, e)
@@ -451,6 +446,12 @@ class RayDispatcher:
             if node is not None:
                 node.eligible, node.why_not = False, "lost sight of the shared kdcore home"
         self._say(f"run {flight.run_id}: {status} on {answer.get('placement')}")
+
+    def _fail(self, flight: Flight, error: BaseException, where: str) -> None:
+        """The run fails with Ray's reason (its last line) and the whole remote traceback."""
+        text = f"{where}: {_last_line(error)}"
+        if self.store.finish(flight.run_id, "failed", error=text, traceback=str(error), worker_id=flight.worker_id):
+            self._say(f"run {flight.run_id}: failed ({text})")
 
     def _lost(self, flight: Flight, error: BaseException) -> None:
         """The task ended without an answer: its node died, its process was killed, or we cancelled it.

@@ -81,10 +81,7 @@ def probe_node(head_home: str, token: str) -> dict[str, Any]:
 
 def seen_by_head(home: Path, node_id: str, token: str) -> bool:
     """On the head: did the node's write come through?"""
-    try:
-        return (home / PROBE_DIR / f"seen-{node_id}").read_text() == token
-    except OSError:
-        return False
+    return _holds(home / PROBE_DIR / f"seen-{node_id}", token)
 
 
 def run_on_node(run: RunRecord, worker_id: str, service: Any, head_home: str, token: str,
@@ -121,7 +118,12 @@ def run_on_node(run: RunRecord, worker_id: str, service: Any, head_home: str, to
 
 
 def seen_token(home: Path, token: str) -> bool:
+    """On a node: is the dispatcher's token still there (the shared home still mounted)?"""
+    return _holds(home / PROBE_DIR / TOKEN_FILE, token)
+
+
+def _holds(path: Path, token: str) -> bool:
     try:
-        return (home / PROBE_DIR / TOKEN_FILE).read_text() == token
+        return path.read_text() == token
     except OSError:
         return False
